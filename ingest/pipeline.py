@@ -1,0 +1,355 @@
+"""Incremental ingestion: files -> load -> clean -> chunk -> embed -> Chroma + BM25 + manifest.
+
+Safe to interrupt: the per-document commit order is (1) drop the document's manifest record,
+(2) replace its chunks in Chroma, (3) write its clean text, (4) write its new record. A document
+without a record is redone on the next run, and leftovers of unrecorded documents are swept at
+the end of every run, so a killed run followed by a new one ends in the same index as a clean run.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import re
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from tqdm import tqdm
+
+from assistant.errors import AssistantError, DocumentError, IndexMismatchError
+from assistant.settings import Settings
+from ingest.bm25 import build_bm25, remove_bm25, save_bm25, stored_fingerprint
+from ingest.chunk import CHUNKER_VERSION, chunk_document
+from ingest.clean import CLEANER_VERSION, clean_document
+from ingest.embed import build_embedder, embed_passages, embed_query
+from ingest.load import check_size, load_document
+from ingest.manifest import DocumentRecord, IndexConfig, Manifest, write_document_text
+from ingest.store import ChunkStore, chroma_client
+
+log = logging.getLogger(__name__)
+
+#: Part of every document's content key: a new cleaner or chunker re-ingests all documents.
+PIPELINE_VERSION = f"clean{CLEANER_VERSION}-chunk{CHUNKER_VERSION}"
+
+
+@dataclass(frozen=True)
+class FileFailure:
+    """A file that could not be ingested, and why."""
+
+    path: str
+    reason: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingestion run did."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    failed: tuple[FileFailure, ...] = ()
+    chunks_written: int = 0
+    documents_total: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        lines = [
+            f"Documents: {len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
+            f"{len(self.failed)} failed.",
+            f"Index: {self.documents_total} documents, {self.chunks_total} chunks "
+            f"({self.chunks_written} chunks written in this run), {self.seconds:.1f} s.",
+        ]
+        for failure in self.failed:
+            hint = f"\n      -> {failure.hint}" if failure.hint else ""
+            lines.append(f"  FAILED {failure.path}: {failure.reason}{hint}")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Tally:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[FileFailure] = field(default_factory=list)
+    chunks_written: int = 0
+
+
+def ingest(
+    paths: Sequence[Path] | None = None,
+    *,
+    settings: Settings,
+    prune: bool = False,
+    rebuild: bool = False,
+    progress: bool = True,
+    embedder: BaseEmbedding | None = None,
+) -> IngestReport:
+    """Ingest files and folders (default: the corpus folder, which also prunes removed files).
+
+    Raises AssistantError for problems with the index or a backend as a whole; problems with
+    single files are reported in ``IngestReport.failed`` and the other files are still ingested.
+    """
+    started = time.perf_counter()
+    if paths is None:
+        paths, prune = [settings.corpus_dir], True
+    index_dir = settings.index_dir
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with _exclusive(index_dir / "ingest.lock"):
+        if rebuild:
+            _wipe(settings)
+        embedder = embedder or build_embedder(settings)
+        manifest = open_manifest(settings, embedder)
+        store = ChunkStore(settings, embedder)
+        tally = _Tally()
+        files, missing = _discover(paths)
+        tally.failed.extend(missing)
+        seen: set[str] = set()
+        for path in tqdm(files, desc="Documenten", unit="doc", disable=not progress):
+            doc_id = document_id(path, settings.corpus_dir)
+            seen.add(doc_id)
+            try:
+                _ingest_file(path, doc_id, settings, embedder, manifest, store, tally, progress)
+            except DocumentError as exc:
+                tally.failed.append(FileFailure(str(path), exc.reason, exc.hint))
+        if prune:
+            _prune(seen, manifest, store, index_dir, tally)
+        _sweep_orphans(manifest, store, index_dir)
+        _refresh_bm25(manifest, store, index_dir, force=rebuild)
+        return IngestReport(
+            added=tuple(tally.added),
+            updated=tuple(tally.updated),
+            unchanged=tuple(tally.unchanged),
+            removed=tuple(tally.removed),
+            failed=tuple(tally.failed),
+            chunks_written=tally.chunks_written,
+            documents_total=len(manifest.documents),
+            chunks_total=len(manifest.chunk_ids()),
+            seconds=time.perf_counter() - started,
+        )
+
+
+def expected_config(settings: Settings, embedding_dim: int) -> IndexConfig:
+    return IndexConfig(
+        embedding_backend=settings.embedding_backend,
+        embedding_model=settings.resolved_embedding_model,
+        embedding_dim=embedding_dim,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        chunker_version=CHUNKER_VERSION,
+    )
+
+
+def open_manifest(settings: Settings, embedder: BaseEmbedding) -> Manifest:
+    """The index's manifest; a new index records the settings, an old one must match them."""
+    manifest = Manifest.load(settings.index_dir / "manifest.json")
+    if manifest.config is None:
+        dim = len(embed_query(embedder, "dimensie"))
+        manifest.config = expected_config(settings, dim)
+        manifest.save()
+        return manifest
+    check_config(manifest.config, settings)
+    return manifest
+
+
+def check_config(stored: IndexConfig, settings: Settings) -> None:
+    """Raise IndexMismatchError when the settings differ from those the index was built with."""
+    wanted = expected_config(settings, stored.embedding_dim)
+    differences = stored.differences(wanted)
+    if differences:
+        raise IndexMismatchError(
+            f"The index in {settings.index_dir} was built with other settings: "
+            + "; ".join(differences)
+            + ".",
+            hint="Rebuild it with `python -m ingest --rebuild` (re-embeds every document), or "
+            "restore the settings it was built with.",
+        )
+
+
+def document_id(path: Path, corpus_dir: Path) -> str:
+    """A stable id: readable file stem plus a hash of the path (relative to the corpus folder)."""
+    resolved = path.resolve()
+    try:
+        key = resolved.relative_to(corpus_dir.resolve()).as_posix()
+    except ValueError:
+        key = resolved.as_posix()
+    slug = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")[:48] or "document"
+    return f"{slug}-{hashlib.sha1(key.encode('utf-8')).hexdigest()[:8]}"
+
+
+# --- steps ---------------------------------------------------------------------------------------
+def _ingest_file(
+    path: Path,
+    doc_id: str,
+    settings: Settings,
+    embedder: BaseEmbedding,
+    manifest: Manifest,
+    store: ChunkStore,
+    tally: _Tally,
+    progress: bool,
+) -> None:
+    max_bytes = int(settings.max_file_mb * 2**20)
+    data = _read_limited(path, max_bytes)
+    key = hashlib.sha256(PIPELINE_VERSION.encode() + b"\0" + data).hexdigest()
+    previous = manifest.documents.get(doc_id)
+    if previous is not None and previous.content_key == key:
+        tally.unchanged.append(str(path))
+        return
+    loaded = load_document(path, max_bytes=max_bytes)
+    clean = clean_document(loaded)
+    chunks = chunk_document(
+        doc_id, clean, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
+    )
+    if not chunks:
+        raise DocumentError(path, "no text left after cleaning", hint="Check the file's content.")
+    vectors: list[list[float]] = []
+    batch = settings.embedding_batch_size
+    with tqdm(
+        total=len(chunks),
+        desc=f"Embedden {path.name[:40]}",
+        unit="chunk",
+        leave=False,
+        disable=not progress,
+    ) as bar:
+        for start in range(0, len(chunks), batch):
+            texts = [c.text for c in chunks[start : start + batch]]
+            vectors.extend(embed_passages(embedder, texts))
+            bar.update(len(texts))
+    # Commit protocol (see module docstring): the record goes first out and last in.
+    if previous is not None:
+        del manifest.documents[doc_id]
+        manifest.save()
+    source = str(path.resolve())
+    store.replace_document(doc_id, chunks, vectors, title=loaded.title, source=source)
+    write_document_text(manifest.path.parent / "documents", doc_id, loaded.title, source, clean)
+    manifest.documents[doc_id] = DocumentRecord(
+        document_id=doc_id,
+        source=source,
+        title=loaded.title,
+        format=loaded.format,
+        content_key=key,
+        chunk_ids=tuple(c.id for c in chunks),
+        pages=len(clean.pages) or None,
+        size_bytes=len(data),
+        ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    manifest.save()
+    tally.chunks_written += len(chunks)
+    (tally.updated if previous is not None else tally.added).append(str(path))
+
+
+def _read_limited(path: Path, max_bytes: int) -> bytes:
+    check_size(path, max_bytes)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(path, f"cannot read the file ({exc.strerror or exc})") from exc
+
+
+def _discover(paths: Sequence[Path]) -> tuple[list[Path], list[FileFailure]]:
+    """Files to ingest (hidden files and folders skipped), and paths that do not exist."""
+    files: list[Path] = []
+    missing: list[FileFailure] = []
+    for root in paths:
+        if root.is_dir():
+            for path in sorted(root.rglob("*")):
+                relative = path.relative_to(root).parts
+                if path.is_file() and not any(part.startswith(".") for part in relative):
+                    files.append(path)
+        elif root.is_file():
+            files.append(root)
+        else:
+            missing.append(
+                FileFailure(str(root), "no such file or folder", "Check the path and try again.")
+            )
+    unique = list(dict.fromkeys(files))
+    return unique, missing
+
+
+def _prune(
+    seen: set[str], manifest: Manifest, store: ChunkStore, index_dir: Path, tally: _Tally
+) -> None:
+    """Remove documents whose source file no longer exists."""
+    for doc_id, record in list(manifest.documents.items()):
+        if doc_id in seen or Path(record.source).exists():
+            continue
+        del manifest.documents[doc_id]
+        manifest.save()
+        store.delete_document(doc_id)
+        (index_dir / "documents" / f"{doc_id}.json").unlink(missing_ok=True)
+        tally.removed.append(record.source)
+
+
+def _sweep_orphans(manifest: Manifest, store: ChunkStore, index_dir: Path) -> None:
+    """Delete chunks and texts of documents without a manifest record (left by a killed run)."""
+    for doc_id in store.document_ids() - set(manifest.documents):
+        log.info("removing chunks of unrecorded document %s", doc_id)
+        store.delete_document(doc_id)
+    texts = index_dir / "documents"
+    if texts.is_dir():
+        for path in texts.iterdir():
+            orphan = path.suffix == ".json" and path.stem not in manifest.documents
+            if orphan or path.name.endswith(".tmp"):
+                path.unlink(missing_ok=True)
+
+
+def _refresh_bm25(manifest: Manifest, store: ChunkStore, index_dir: Path, *, force: bool) -> None:
+    directory = index_dir / "bm25"
+    fingerprint = manifest.fingerprint()
+    if not manifest.documents:
+        remove_bm25(directory)
+        return
+    if not force and stored_fingerprint(directory) == fingerprint:
+        return
+    nodes = store.nodes()
+    stored_ids = sorted(n.node_id for n in nodes)
+    if stored_ids != manifest.chunk_ids():
+        raise AssistantError(
+            "The Chroma collection and the manifest disagree about the chunks in the index.",
+            hint="Run `python -m ingest` again; if this persists, `python -m ingest --rebuild`.",
+        )
+    save_bm25(build_bm25(nodes), directory, fingerprint)
+
+
+def _wipe(settings: Settings) -> None:
+    """Delete the index (collection, manifest, texts, BM25) so it is built anew."""
+    client = chroma_client(settings)
+    try:
+        client.delete_collection(settings.chroma_collection)
+    except Exception as exc:  # chromadb raises NotFoundError/ValueError for a missing collection
+        log.debug("no collection to delete: %s", exc)
+    for name in ("manifest.json",):
+        (settings.index_dir / name).unlink(missing_ok=True)
+    for name in ("documents", "bm25", "bm25.new", "bm25.old"):
+        shutil.rmtree(settings.index_dir / name, ignore_errors=True)
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """One ingestion at a time per index (a second one fails fast instead of corrupting it)."""
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise AssistantError(
+                f"Another ingestion is already running on {lock_path.parent}.",
+                hint="Wait for it to finish, then run this again.",
+            ) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
