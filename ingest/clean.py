@@ -101,8 +101,9 @@ def drop_repeated_page_lines(pages: list[str], *, edge: int = 3) -> list[str]:
         return re.sub(r"\d+", "#", _SPACES.sub(" ", line).strip().lower())
 
     def edge_indexes(lines: list[str]) -> list[int]:
+        # Headers and footers are short lines at the top or bottom of a page.
         filled = [i for i, line in enumerate(lines) if line.strip()]
-        return filled[:edge] + filled[-edge:]
+        return [i for i in filled[:edge] + filled[-edge:] if len(lines[i].strip()) <= 100]
 
     split = [page.split("\n") for page in pages]
     counts: Counter[str] = Counter()
