@@ -1,4 +1,4 @@
-"""Real files of every supported type (and broken ones), written with the libraries that make them."""
+"""Real files of each supported type, and broken ones, made with the libraries that write them."""
 
 from __future__ import annotations
 

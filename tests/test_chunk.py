@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def test_chunks_respect_the_token_budget_and_cover_the_text(
         lost = [i for i, ch in enumerate(document.text) if not covered[i] and not ch.isspace()]
         assert not lost, (name, document.text[lost[0] : lost[0] + 40])
         # ... and neighbours overlap by at most the configured budget (plus one sentence edge).
-        for left, right in zip(chunks, chunks[1:], strict=False):
+        for left, right in itertools.pairwise(chunks):
             assert right.start > left.start
             shared = document.text[right.start : max(right.start, left.end)]
             assert len(count(shared)) <= 50 + 5

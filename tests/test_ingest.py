@@ -1,4 +1,4 @@
-"""End to end: the real corpus into a real embedded Chroma and BM25 index, with the real embedder."""
+"""End to end: the real corpus into a real embedded Chroma and BM25 index, real embedder."""
 
 from __future__ import annotations
 
@@ -199,7 +199,7 @@ def test_other_settings_stop_with_a_rebuild_hint(
     corpus = _small_corpus(tmp_path / "corpus", SMALL[:1])
     ingest(settings=make_settings(corpus_dir=corpus), progress=False, embedder=embedder)
     other = make_settings(corpus_dir=corpus, chunk_size=200, chunk_overlap=20)
-    with pytest.raises(IndexMismatchError, match="chunk_size.*--rebuild") as err:
+    with pytest.raises(IndexMismatchError, match=r"chunk_size.*--rebuild") as err:
         ingest(settings=other, progress=False, embedder=embedder)
     assert "300" in str(err.value) and "200" in str(err.value)
 

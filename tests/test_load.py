@@ -37,7 +37,7 @@ def test_encrypted_pdf_is_refused_with_a_hint(tmp_path: Path) -> None:
 
 
 def test_scanned_pdf_needs_ocr(tmp_path: Path) -> None:
-    with pytest.raises(DocumentError, match="no text layer.*OCR"):
+    with pytest.raises(DocumentError, match=r"no text layer.*OCR"):
         load_document(write_scanned_pdf(tmp_path / "scan.pdf"), max_bytes=LIMIT)
 
 
