@@ -6,6 +6,7 @@
     ├── IndexNotReadyError         no index yet, or it is incomplete: run ingest first
     ├── DocumentError              one input file could not be ingested (the others go on)
     │   └── UnsupportedFormatError the file type is not supported
+    ├── QuestionError              the question cannot be asked (empty, too long, control chars)
     └── BackendError               a model backend (embedder, LLM, Chroma server) failed
 
 Third-party exceptions are translated at the boundary (``raise DocumentError(...) from exc``) so
@@ -49,6 +50,10 @@ class DocumentError(AssistantError):
 
 class UnsupportedFormatError(DocumentError):
     """The file's type is not one we can read."""
+
+
+class QuestionError(AssistantError):
+    """The question cannot be asked as given."""
 
 
 class BackendError(AssistantError):

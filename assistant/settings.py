@@ -106,6 +106,50 @@ class Settings(BaseSettings):
         50.0, gt=0, description="Files larger than this many MiB are refused with a clear error."
     )
 
+    # --- retrieval ---------------------------------------------------------------------------
+    top_k: int = Field(6, ge=1, le=50, description="Passages given to the model per question.")
+    retrieval_candidates: int = Field(
+        20, ge=1, le=500, description="Candidates each retriever (BM25, dense) returns for fusion."
+    )
+    fusion_mode: Literal["reciprocal_rerank", "relative_score", "dist_based_score"] = Field(
+        "reciprocal_rerank", description="How BM25 and dense rankings are fused (llama-index)."
+    )
+    duplicate_threshold: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="Share of shared word trigrams at which a passage counts as a near-duplicate "
+        "of a better-ranked one and is dropped.",
+    )
+
+    # --- answering ---------------------------------------------------------------------------
+    question_max_tokens: int = Field(
+        300, ge=10, description="Longest question accepted, in tiktoken tokens."
+    )
+    refusal_min_similarity: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Refuse without asking the model when the best passage's cosine similarity "
+        "to the question is below this (0 disables the check).",
+    )
+
+    quote_mode: Literal["verbatim", "sentences"] = Field(
+        "verbatim",
+        description="`verbatim`: the model copies supporting sentences (checked against the "
+        "documents); `sentences`: the model cites numbers of the context's sentences.",
+    )
+    min_answer_support: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the answer's content words (stemmed) that its quotes must contain; "
+        "below it the answer is refused as unsupported.",
+    )
+    trust_model_refusal: bool = Field(
+        True, description="Refuse when the model itself says the passages hold no answer."
+    )
+
     # --- language model (used by answer()) ---------------------------------------------------
     llm_backend: Literal["auto", "ollama", "embedded"] = Field(
         "auto",
@@ -128,6 +172,13 @@ class Settings(BaseSettings):
         4096, ge=512, description="Context window (tokens) the prompt is packed into."
     )
     llm_max_tokens: int = Field(512, ge=16, description="Most tokens the model may generate.")
+    llm_parallel: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="Requests the embedded model server answers at once (each gets the full "
+        "context window; memory grows with it).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

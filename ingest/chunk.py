@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from assistant.errors import AssistantError
 from ingest.clean import CleanDocument
@@ -45,16 +46,25 @@ def token_counter() -> Callable[[str], list[int]]:
 
 
 @cache
-def _dutch_sentences() -> Callable[[str], list[str]]:
-    from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer_internal
+def _punkt() -> Any:
     from nltk.tokenize import PunktTokenizer
 
-    tokenizer = PunktTokenizer("dutch")
+    return PunktTokenizer("dutch")
+
+
+@cache
+def _dutch_sentences() -> Callable[[str], list[str]]:
+    from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer_internal
 
     def split(text: str) -> list[str]:
-        return split_by_sentence_tokenizer_internal(text, tokenizer)
+        return split_by_sentence_tokenizer_internal(text, _punkt())
 
     return split
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of ``text`` (Dutch Punkt model), in order."""
+    return [(int(a), int(b)) for a, b in _punkt().span_tokenize(text)]
 
 
 @cache

@@ -1,0 +1,66 @@
+"""The composition root: builds every heavy object once from the settings.
+
+The CLI, the UI, the evals and the tests all get their assistant from :func:`build_assistant`;
+nothing else constructs models, clients or indexes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from assistant.answering import Answerer, DocumentTexts
+from assistant.errors import IndexNotReadyError
+from assistant.llm import LLMBackend, build_backend
+from assistant.retrieve import HybridRetriever
+from assistant.settings import Settings
+from ingest.bm25 import build_bm25, load_bm25, save_bm25, stored_fingerprint
+from ingest.embed import build_embedder
+from ingest.manifest import Manifest, read_document_text
+from ingest.pipeline import check_config
+from ingest.store import ChunkStore
+
+log = logging.getLogger(__name__)
+
+
+def build_assistant(
+    settings: Settings,
+    *,
+    embedder: BaseEmbedding | None = None,
+    backend: LLMBackend | None = None,
+) -> Answerer:
+    """An assistant over the index in ``settings.data_dir`` (it must have been ingested)."""
+    manifest = Manifest.load(settings.index_dir / "manifest.json")
+    if manifest.config is None or not manifest.documents:
+        raise IndexNotReadyError(
+            f"The index in {settings.index_dir} is empty.",
+            hint="Run `python -m ingest` first to index the documents.",
+        )
+    check_config(manifest.config, settings)
+    embedder = embedder or build_embedder(settings)
+    store = ChunkStore(settings, embedder)
+    bm25 = _bm25(settings, manifest, store)
+    backend = backend or build_backend(settings)
+    retriever = HybridRetriever(settings, embedder, store, bm25, backend.llm)
+    documents = DocumentTexts(
+        lambda document_id: read_document_text(settings.index_dir / "documents", document_id)
+    )
+    return Answerer(settings, retriever, backend, documents)
+
+
+def _bm25(settings: Settings, manifest: Manifest, store: ChunkStore) -> Any:
+    """The stored BM25 index; rebuilt from Chroma when it is missing, stale or damaged."""
+    directory = settings.index_dir / "bm25"
+    fingerprint = manifest.fingerprint()
+    if stored_fingerprint(directory) == fingerprint:
+        try:
+            return load_bm25(directory, settings.retrieval_candidates)
+        except Exception as exc:  # bm25s raises many kinds for damaged files
+            log.warning("the BM25 index in %s is damaged (%s); rebuilding it", directory, exc)
+    else:
+        log.warning("the BM25 index in %s is missing or stale; rebuilding it", directory)
+    retriever = build_bm25(store.nodes(), settings.retrieval_candidates)
+    save_bm25(retriever, directory, fingerprint)
+    return retriever

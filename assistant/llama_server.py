@@ -1,0 +1,195 @@
+"""The embedded model server: llama.cpp's own HTTP server (xllamacpp) in a child process.
+
+A child process rather than a thread of the app: a crash of the native code cannot take the app
+down, the server can be restarted after a failure, and one server is shared by every request of
+the process (llama.cpp serves ``parallel`` requests at once in slots). It listens on loopback only.
+
+Run directly (that is how the parent starts it)::
+
+    python -m assistant.llama_server --model FILE.gguf --port 8012 --ctx 8192 --parallel 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from assistant.errors import BackendError
+
+log = logging.getLogger(__name__)
+READY = "LLAMA-SERVER-READY"
+
+
+class LlamaServer:
+    """Starts the server process on first use, restarts it if it died, stops it at exit."""
+
+    def __init__(
+        self,
+        model: Path,
+        *,
+        context_window: int,
+        parallel: int,
+        threads: int,
+        alias: str,
+        start_timeout_s: float = 180.0,
+    ) -> None:
+        self.model = model
+        self.alias = alias
+        self._context = context_window * parallel  # llama.cpp splits n_ctx over the slots
+        self._parallel = parallel
+        self._threads = threads
+        self._timeout = start_timeout_s
+        self._process: subprocess.Popen[str] | None = None
+        self._port = 0
+        self._lock = threading.Lock()
+        atexit.register(self.stop)
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-compatible API root, starting the server if needed."""
+        self.ensure_running()
+        return f"http://127.0.0.1:{self._port}/v1"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def ensure_running(self) -> None:
+        with self._lock:
+            if self._process is not None and self._process.poll() is None:
+                return
+            if self._process is not None:
+                log.warning(
+                    "the embedded model server stopped (exit %s); restarting it",
+                    self._process.returncode,
+                )
+            self._start()
+
+    def stop(self) -> None:
+        with self._lock:
+            process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _start(self) -> None:
+        self._port = _free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "assistant.llama_server",
+            "--model",
+            str(self.model),
+            "--port",
+            str(self._port),
+            "--ctx",
+            str(self._context),
+            "--parallel",
+            str(self._parallel),
+            "--threads",
+            str(self._threads),
+            "--alias",
+            self.alias,
+        ]
+        env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+        log.info("starting the embedded model server: %s", self.model.name)
+        self._process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            start_new_session=True,  # Ctrl-C in a terminal reaches us, we stop the server
+        )
+        deadline = time.monotonic() + self._timeout
+        assert self._process.stdout is not None
+        while time.monotonic() < deadline:
+            line = self._process.stdout.readline()
+            if READY in line:
+                threading.Thread(target=self._drain, daemon=True).start()
+                if _healthy(self._port):
+                    return
+            if not line and self._process.poll() is not None:
+                break
+        code = self._process.poll()
+        with contextlib.suppress(Exception):
+            self._process.kill()
+        self._process = None
+        raise BackendError(
+            f"The embedded model server did not start (model {self.model}, exit code {code}).",
+            hint="Check that the model file is a valid GGUF and that there is enough memory "
+            "(about 2 GB for the 1.5B model); or use Ollama (ASSISTANT_LLM_BACKEND=ollama).",
+        )
+
+    def _drain(self) -> None:
+        process = self._process
+        if process is not None and process.stdout is not None:
+            for _line in process.stdout:
+                pass
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Child process: run llama.cpp's server until SIGTERM."""
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = args.model
+    params.n_ctx = args.ctx
+    params.n_parallel = args.parallel
+    params.cpuparams.n_threads = args.threads
+    params.cpuparams_batch.n_threads = args.threads
+    params.hostnames = ["127.0.0.1"]
+    params.port = args.port
+    params.verbosity = 0
+    params.model_alias = {args.alias}
+    server = xllamacpp.Server(params)  # returns once the model is loaded and HTTP is up
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    print(READY, flush=True)
+    while not stop.wait(0.5):
+        pass
+    del server
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Run the embedded llama.cpp server.")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--ctx", type=int, default=4096)
+    parser.add_argument("--parallel", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--alias", default="local")
+    sys.exit(_serve(parser.parse_args()))

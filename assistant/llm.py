@@ -1,0 +1,210 @@
+"""Language-model backends behind llama-index's ``LLM`` interface, chosen by settings.
+
+- ``ollama``: llama-index's Ollama integration (the official ``ollama`` client); the product
+  path on staff machines. Structured output with ``format=<JSON schema>``.
+- ``embedded``: a GGUF model from our PyPI packages served by llama.cpp (xllamacpp) on a loopback
+  port, spoken to through llama-index's OpenAI-compatible client. Structured output with
+  ``response_format: json_schema`` (a grammar: the model cannot produce anything else).
+- ``auto``: Ollama when it answers and has the model, otherwise embedded; the reason is kept in
+  ``LLMBackend.note`` for the log and the UI.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llama_index.core.llms import LLM, ChatMessage
+from llama_index.llms.openai_like import OpenAILike
+from pydantic import PrivateAttr
+
+from assistant.errors import BackendError
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StreamChunk:
+    """The reply so far (accumulated text) and, once known, the token counts."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass
+class LLMBackend:
+    """A chat model with JSON-schema-constrained streaming, and what it is."""
+
+    name: str
+    model: str
+    llm: LLM
+    note: str = ""
+    server: Any = None  # the embedded LlamaServer, when there is one
+
+    def stream_json(
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any]
+    ) -> Iterator[StreamChunk]:
+        """Stream a reply constrained to ``schema``; BackendError with a fix when it fails."""
+        if self.name == "ollama":
+            kwargs: dict[str, Any] = {"format": schema}
+        else:
+            kwargs = {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": "answer", "schema": schema, "strict": True},
+                },
+                "stream_options": {"include_usage": True},
+            }
+        text = ""
+        try:
+            for response in self.llm.stream_chat(list(messages), **kwargs):
+                text = response.message.content or ""
+                prompt, completion = _usage(response)
+                yield StreamChunk(text, prompt, completion)
+        except BackendError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc) from exc
+
+    def _translate(self, exc: Exception) -> BackendError:
+        message = f"{type(exc).__name__}: {exc}"
+        if self.name == "ollama":
+            host = getattr(self.llm, "base_url", "")
+            if "not found" in str(exc).lower():
+                return BackendError(
+                    f"Ollama at {host} does not have the model {self.model!r}.",
+                    hint=f"Run `ollama pull {self.model}` on the Ollama machine.",
+                )
+            return BackendError(
+                f"The Ollama model {self.model!r} at {host} failed ({message}).",
+                hint="Check that Ollama runs (`ollama serve`) and OLLAMA_HOST is right; with "
+                "ASSISTANT_LLM_BACKEND=auto the embedded model is used when Ollama is down.",
+            )
+        return BackendError(
+            f"The embedded model server failed ({message}).",
+            hint="Ask again: the server is restarted automatically if it stopped.",
+        )
+
+
+def _usage(response: Any) -> tuple[int, int]:
+    extra = getattr(response, "additional_kwargs", None) or {}
+    if extra.get("prompt_tokens"):
+        return int(extra["prompt_tokens"]), int(extra.get("completion_tokens", 0))
+    raw = getattr(response, "raw", None)
+    usage = raw.get("usage") if isinstance(raw, dict) else None
+    if isinstance(usage, dict) and usage.get("prompt_tokens"):
+        return int(usage["prompt_tokens"]), int(usage.get("completion_tokens", 0))
+    return 0, 0
+
+
+def build_backend(settings: Settings) -> LLMBackend:
+    """The backend the settings ask for (``auto``: probe Ollama, fall back to embedded)."""
+    if settings.llm_backend == "ollama":
+        problem = ollama_problem(settings)
+        if problem:
+            raise BackendError(problem[0], hint=problem[1])
+        return _ollama_backend(settings, note="")
+    if settings.llm_backend == "embedded":
+        return _embedded_backend(settings, note="")
+    problem = ollama_problem(settings)
+    if problem is None:
+        return _ollama_backend(settings, note=f"auto: Ollama at {settings.ollama_host}")
+    note = f"auto: {problem[0]} Using the embedded model."
+    log.warning(note)
+    return _embedded_backend(settings, note=note)
+
+
+def ollama_problem(settings: Settings) -> tuple[str, str] | None:
+    """Why Ollama cannot serve ``llm_model`` now (message, hint), or None when it can."""
+    import httpx
+    import ollama
+
+    client = ollama.Client(host=settings.ollama_host, timeout=5)
+    try:
+        client.show(settings.llm_model)
+    except ollama.ResponseError as exc:
+        if exc.status_code == 404:
+            return (
+                f"Ollama at {settings.ollama_host} does not have the model {settings.llm_model!r}.",
+                f"Run `ollama pull {settings.llm_model}`.",
+            )
+        return (
+            f"Ollama at {settings.ollama_host} answered with an error: {exc.error}.",
+            "Check the Ollama server's log.",
+        )
+    except (ConnectionError, httpx.HTTPError, OSError) as exc:
+        return (
+            f"Ollama at {settings.ollama_host} is unreachable ({type(exc).__name__}).",
+            "Start it with `ollama serve` or set OLLAMA_HOST; or use ASSISTANT_LLM_BACKEND="
+            "embedded.",
+        )
+    return None
+
+
+def _ollama_backend(settings: Settings, *, note: str) -> LLMBackend:
+    from llama_index.llms.ollama import Ollama
+
+    llm = Ollama(
+        model=settings.llm_model,
+        base_url=settings.ollama_host,
+        request_timeout=settings.ollama_timeout_s,
+        temperature=settings.llm_temperature,
+        context_window=settings.llm_context_window,
+        additional_kwargs={
+            "num_ctx": settings.llm_context_window,
+            "num_predict": settings.llm_max_tokens,
+        },
+    )
+    return LLMBackend(name="ollama", model=settings.llm_model, llm=llm, note=note)
+
+
+def _embedded_backend(settings: Settings, *, note: str) -> LLMBackend:
+    from assistant.llama_server import LlamaServer
+    from assistant.model_files import gguf_path
+
+    path = gguf_path(settings)
+    name = settings.llm_gguf_path.stem if settings.llm_gguf_path else settings.llm_embedded_model
+    server = LlamaServer(
+        path,
+        context_window=settings.llm_context_window,
+        parallel=settings.llm_parallel,
+        threads=max(1, os.cpu_count() or 2),
+        alias=name,
+    )
+    llm = _ServerLLM(
+        server,
+        model=name,
+        api_key="local",
+        api_base="http://127.0.0.1:1/v1",  # replaced by the server's address when it starts
+        is_chat_model=True,
+        is_function_calling_model=False,
+        context_window=settings.llm_context_window,
+        max_tokens=settings.llm_max_tokens,
+        temperature=settings.llm_temperature,
+        timeout=settings.ollama_timeout_s,
+        max_retries=0,
+    )
+    return LLMBackend(name="embedded", model=name, llm=llm, note=note, server=server)
+
+
+class _ServerLLM(OpenAILike):  # type: ignore[misc]
+    """OpenAILike that starts (or restarts) the embedded server before each call and follows
+    its address, which changes when the server is restarted on another free port."""
+
+    _server: Any = PrivateAttr()
+
+    def __init__(self, server: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._server = server
+
+    def _get_client(self) -> Any:
+        base = self._server.base_url
+        if self.api_base != base:
+            self.api_base = base
+            self._client = None
+        return super()._get_client()

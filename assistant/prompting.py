@@ -1,0 +1,155 @@
+"""Prompts: templates from ``prompts/`` rendered strictly, and the context packed under a
+token budget (counted with tiktoken) with numbered passages and numbered sentences."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from assistant.errors import ConfigurationError
+from assistant.types import Passage
+from ingest.chunk import sentence_spans, token_counter
+
+PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+_LANGUAGE_NAMES = {"nl": "Nederlands", "en": "Engels"}
+#: tiktoken counts cl100k tokens; the local models' tokenizers need somewhat more for Dutch.
+_TOKEN_SAFETY = 1.15
+
+
+@cache
+def _template(name: str) -> string.Template:
+    path = PROMPTS_DIR / name
+    try:
+        return string.Template(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(
+            f"The prompt template {path} cannot be read ({exc.strerror}).",
+            hint="Restore the prompts/ folder from the repository.",
+        ) from exc
+
+
+def render(name: str, **variables: object) -> str:
+    """Render ``prompts/<name>``; a variable the template needs but was not given is an error."""
+    try:
+        return _template(name).substitute(variables)
+    except KeyError as exc:
+        raise ConfigurationError(
+            f"The prompt template {name} needs the variable {exc.args[0]!r}, which was not given.",
+            hint="The template and the code disagree; check recent edits to prompts/.",
+        ) from exc
+
+
+@cache
+def prompt_version() -> str:
+    """A short hash of all prompt files: stamped on every answer."""
+    digest = hashlib.sha256()
+    for path in sorted(PROMPTS_DIR.glob("*.txt")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"v1-{digest.hexdigest()[:8]}"
+
+
+@cache
+def refusal_text(language: str) -> str:
+    lines = (PROMPTS_DIR / "refusal.txt").read_text(encoding="utf-8").splitlines()
+    texts = dict(line.split("=", 1) for line in lines if "=" in line)
+    return texts.get(language, texts["nl"]).strip()
+
+
+def language_name(language: str) -> str:
+    return _LANGUAGE_NAMES.get(language, "Nederlands")
+
+
+@cache
+def _stopwords() -> tuple[frozenset[str], frozenset[str]]:
+    from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
+
+    return frozenset(STOPWORDS_DUTCH), frozenset(STOPWORDS_EN)
+
+
+def detect_language(text: str) -> str:
+    """``nl`` or ``en``, by which language's function words the text uses more (default nl)."""
+    words = re.findall(r"[a-zA-Z']+", text.lower())
+    dutch, english = _stopwords()
+    nl = sum(w in dutch for w in words)
+    en = sum(w in english for w in words)
+    return "en" if en > nl else "nl"
+
+
+def count_tokens(text: str) -> int:
+    return len(token_counter()(text))
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A numbered sentence of the context and where it stands in its document."""
+
+    id: int
+    passage: int
+    document: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """The passages given to the model, as plain numbered passages and as numbered sentences."""
+
+    passage_text: str
+    numbered_text: str
+    sentences: tuple[Sentence, ...]
+    passages: tuple[Passage, ...]
+
+    def sentence(self, sentence_id: int) -> Sentence | None:
+        if 1 <= sentence_id <= len(self.sentences):
+            return self.sentences[sentence_id - 1]
+        return None
+
+
+def build_context(passages: tuple[Passage, ...], budget_tokens: int) -> Context:
+    """Number the passages and their sentences, in rank order, while they fit in the budget."""
+    plain: list[str] = []
+    blocks: list[str] = []
+    sentences: list[Sentence] = []
+    used: list[Passage] = []
+    spent = 0
+    for number, passage in enumerate(passages, start=1):
+        header = f"[Passage {number}] {passage.title}"
+        if passage.page is not None:
+            header += f", pagina {passage.page}"
+        lines = [header]
+        numbered: list[Sentence] = []
+        for start, end in sentence_spans(passage.text):
+            text = " ".join(passage.text[start:end].split())
+            sentence_id = len(sentences) + len(numbered) + 1
+            numbered.append(
+                Sentence(
+                    id=sentence_id,
+                    passage=number,
+                    document=passage.document,
+                    start=passage.start + start,
+                    end=passage.start + end,
+                    text=passage.text[start:end],
+                )
+            )
+            lines.append(f"[S{sentence_id}] {text}")
+        block = "\n".join(lines)
+        passage_block = f"{header}\n{passage.text}"
+        cost = int(count_tokens(block) * _TOKEN_SAFETY) + 2
+        if used and spent + cost > budget_tokens:
+            break
+        blocks.append(block)
+        plain.append(passage_block)
+        sentences.extend(numbered)
+        used.append(passage)
+        spent += cost
+    return Context(
+        passage_text="\n\n".join(plain),
+        numbered_text="\n\n".join(blocks),
+        sentences=tuple(sentences),
+        passages=tuple(used),
+    )

@@ -1,0 +1,116 @@
+"""Hybrid retrieval: BM25 (Dutch stemming) and dense (Chroma) candidates fused with reciprocal
+rank fusion (llama-index's ``QueryFusionRetriever``), then near-duplicates collapsed.
+
+The corpus holds documents that summarise others (a news item retelling a cabinet letter); their
+passages would otherwise crowd the context with the same sentences twice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from llama_index.core import VectorStoreIndex
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.llms import LLM
+from llama_index.core.retrievers import QueryFusionRetriever
+from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
+from llama_index.core.schema import NodeWithScore, QueryBundle
+
+from assistant.settings import Settings
+from assistant.types import Passage
+from ingest.embed import embed_query
+from ingest.store import ChunkStore
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """Passages for a question, and how strongly the best one matches it (cosine, 0..1)."""
+
+    passages: tuple[Passage, ...]
+    best_similarity: float
+
+
+class HybridRetriever:
+    """BM25 + dense retrieval over the same chunks, fused, de-duplicated."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: BaseEmbedding,
+        store: ChunkStore,
+        bm25: Any,
+        llm: LLM,
+    ) -> None:
+        self._settings = settings
+        self._embedder = embedder
+        self._store = store
+        candidates = settings.retrieval_candidates
+        dense = VectorStoreIndex.from_vector_store(
+            store.vector_store, embed_model=embedder
+        ).as_retriever(similarity_top_k=candidates)
+        self._fusion = QueryFusionRetriever(
+            [dense, bm25],
+            # Only consulted to write query variants, which num_queries=1 switches off; passing
+            # ours keeps llama-index from resolving its global default LLM.
+            llm=llm,
+            mode=FUSION_MODES(settings.fusion_mode),
+            similarity_top_k=candidates,
+            num_queries=1,
+            use_async=False,
+        )
+
+    def retrieve(self, question: str, k: int) -> Retrieval:
+        vector = embed_query(self._embedder, question)
+        fused = self._fusion.retrieve(QueryBundle(query_str=question, embedding=vector))
+        passages = collapse_duplicates(
+            [to_passage(n) for n in fused], self._settings.duplicate_threshold
+        )
+        best = self._store.collection.query(query_embeddings=[vector], n_results=1)
+        distances = best.get("distances") or [[1.0]]
+        similarity = 1.0 - float(distances[0][0]) if distances[0] else 0.0
+        return Retrieval(passages=tuple(passages[:k]), best_similarity=similarity)
+
+
+def to_passage(hit: NodeWithScore) -> Passage:
+    node = hit.node
+    meta = node.metadata
+    page = meta.get("page")
+    return Passage(
+        text=node.get_content(),
+        document=str(node.ref_doc_id or meta.get("document_id", "")),
+        title=str(meta.get("title", "")),
+        score=float(hit.score or 0.0),
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        page=int(page) if isinstance(page, int | float) and not isinstance(page, bool) else None,
+        heading=str(meta["heading"]) if meta.get("heading") else None,
+        chunk_id=node.node_id,
+        source=str(meta.get("source", "")),
+    )
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    return {tuple(words[i : i + 3]) for i in range(max(0, len(words) - 2))}
+
+
+def collapse_duplicates(passages: list[Passage], threshold: float) -> list[Passage]:
+    """Keep passages in rank order, dropping any that largely repeats one already kept.
+
+    Two passages are near-duplicates when the share of the smaller one's word trigrams that also
+    occur in the other reaches ``threshold``.
+    """
+    kept: list[tuple[Passage, set[tuple[str, ...]]]] = []
+    for passage in passages:
+        grams = _shingles(passage.text)
+        duplicate = any(
+            grams and other and len(grams & other) / min(len(grams), len(other)) >= threshold
+            for _kept, other in kept
+        )
+        if not duplicate:
+            kept.append((passage, grams))
+    return [p for p, _g in kept]

@@ -1,0 +1,83 @@
+"""The typed, immutable results the public API returns (the UI and the evals only read these)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk of a document, with where it stands in the document's clean text."""
+
+    text: str
+    document: str
+    title: str
+    score: float
+    start: int
+    end: int
+    page: int | None = None
+    heading: str | None = None
+    chunk_id: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A verified quote: ``text`` is exactly ``clean_text[start:end]`` of ``document``."""
+
+    text: str
+    document: str
+    title: str
+    page: int | None
+    start: int
+    end: int
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class RejectedQuote:
+    """A citation the model gave that failed verification; never shown as a quote."""
+
+    text: str
+    reason: str
+    document: str | None = None
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds spent per stage of one answer."""
+
+    retrieve: float = 0.0
+    prompt: float = 0.0
+    llm: float = 0.0
+    verify: float = 0.0
+    total: float = 0.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer with its full provenance. ``refused`` answers carry no quotes; their
+    ``passages`` are the "possibly relevant" ones."""
+
+    question: str
+    text: str
+    refused: bool
+    quotes: tuple[Quote, ...]
+    rejected_quotes: tuple[RejectedQuote, ...]
+    passages: tuple[Passage, ...]
+    model: str
+    backend: str
+    prompt_version: str
+    settings_hash: str
+    timings: Timings
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    refusal_reason: str | None = None
+    language: str = "nl"
+    created_at: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready provenance of this answer."""
+        return asdict(self)

@@ -1,0 +1,182 @@
+"""answer() end to end: the real corpus index, real hybrid retrieval and the real embedded 0.5B
+model in its llama.cpp server (temperature 0 so runs repeat)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from assistant.answering import Answerer
+from assistant.components import build_assistant
+from assistant.errors import IndexNotReadyError, QuestionError
+from assistant.settings import Settings, load_settings
+from assistant.types import Answer
+from ingest.manifest import read_document_text
+from tests.conftest import CORPUS, REPO
+
+pytestmark = pytest.mark.slow
+
+SMALL_MODEL = {
+    "llm_backend": "embedded",
+    "llm_embedded_model": "qwen2.5-coder-0.5b",
+    "llm_temperature": 0.0,
+    "llm_parallel": 1,
+    "top_k": 4,
+}
+
+
+@pytest.fixture(scope="session")
+def small_settings(corpus_index: tuple[Settings, Any]) -> Settings:
+    settings, _ = corpus_index
+    return load_settings(data_dir=settings.data_dir, corpus_dir=CORPUS, **SMALL_MODEL)
+
+
+@pytest.fixture(scope="session")
+def assistant(small_settings: Settings, embedder: Any) -> Iterator[Answerer]:
+    built = build_assistant(small_settings, embedder=embedder)
+    yield built
+    if built.backend.server is not None:
+        built.backend.server.stop()
+
+
+def _assert_quotes_are_verbatim(answer: Answer, settings: Settings) -> None:
+    for quote in answer.quotes:
+        stored = read_document_text(settings.index_dir / "documents", quote.document)
+        assert stored.text.text[quote.start : quote.end] == quote.text
+        # ... and the words stand, in this order, in the original file too.
+        original = " ".join((CORPUS / stored.source.rsplit("/", 1)[-1]).read_text().split())
+        words = quote.text.split()
+        assert " ".join(words[:6]) in original or " ".join(words[-6:]) in original
+
+
+def test_questions_are_answered_with_verified_quotes(
+    assistant: Answerer, small_settings: Settings
+) -> None:
+    questions = [
+        "Wordt AI gebruikt bij gegevensdeling voor de loketfunctie van de overheid?",
+        "Welke drie hardnekkige fouten constateert de ROB in de publieke dienstverlening?",
+        "Op welke datum stuurde de minister de kabinetsreactie op 'De uitvoering aan zet'?",
+    ]
+    answers = [assistant.answer(q) for q in questions]
+    answered = [a for a in answers if not a.refused]
+    assert answered, [(a.refusal_reason, a.notes) for a in answers]
+    for answer in answers:
+        _assert_quotes_are_verbatim(answer, small_settings)
+        assert answer.backend == "embedded" and answer.model == "qwen2.5-coder-0.5b"
+        assert answer.settings_hash == small_settings.hash()
+        assert answer.timings.total >= answer.timings.llm > 0
+        assert answer.prompt_tokens > 100 and answer.completion_tokens > 0
+        assert answer.passages
+        json.dumps(answer.to_dict())
+    for answer in answered:
+        assert answer.quotes and answer.text and answer.refusal_reason is None
+
+
+def test_unanswerable_question_is_refused(assistant: Answerer) -> None:
+    answer = assistant.answer("Hoeveel geld trekt het kabinet uit voor de Omgevingswet in 2026?")
+    assert answer.refused, (answer.text, answer.quotes)
+    assert not answer.quotes
+    assert answer.text.startswith("Dit staat niet in de beschikbare documenten")
+    assert answer.passages  # shown as "possibly relevant"
+    assert answer.refusal_reason
+
+
+def test_streaming_yields_text_then_the_final_answer(assistant: Answerer) -> None:
+    items = list(
+        assistant.stream_answer("Wat constateert de ROB over de publieke dienstverlening?")
+    )
+    final = items[-1]
+    assert isinstance(final, Answer)
+    deltas = [i for i in items[:-1] if isinstance(i, str)]
+    assert len(items) == len(deltas) + 1
+    if not final.refused:
+        assert len(deltas) > 1 and "".join(deltas).strip() == final.text
+
+
+def test_broken_model_output_is_retried_then_refused(
+    small_settings: Settings, embedder: Any, assistant: Answerer
+) -> None:
+    # Too few tokens to close the JSON: a real truncated reply, not a simulated one.
+    settings = load_settings(**{**small_settings.model_dump(), "llm_max_tokens": 16})
+    built = build_assistant(settings, embedder=embedder, backend=assistant.backend)
+    answer = built.answer("Wat constateert de ROB over de publieke dienstverlening?")
+    assert answer.refused and answer.refusal_reason == "the model did not return valid JSON"
+    assert any("attempt 2" in note for note in answer.notes)
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("Wat\x00is dit?", "control characters"),
+        ("woord " * 400, "too long"),
+    ],
+)
+def test_bad_questions_get_a_clear_error(assistant: Answerer, question: str, message: str) -> None:
+    with pytest.raises(QuestionError, match=message):
+        assistant.answer(question)
+
+
+def test_retrieve_returns_ranked_passages_with_offsets(
+    assistant: Answerer, small_settings: Settings
+) -> None:
+    passages = assistant.retrieve("gegevensdeling loketfunctie AI", k=3)
+    assert 1 <= len(passages) <= 3
+    assert passages[0].score >= passages[-1].score
+    for passage in passages:
+        stored = read_document_text(small_settings.index_dir / "documents", passage.document)
+        assert stored.text.text[passage.start : passage.end] == passage.text
+
+
+def test_empty_index_says_run_ingest_first(make_settings: Any) -> None:
+    with pytest.raises(IndexNotReadyError, match="python -m ingest"):
+        build_assistant(make_settings(**SMALL_MODEL))
+
+
+def test_cli_prints_json_provenance(small_settings: Settings) -> None:
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(small_settings.data_dir),
+        "ASSISTANT_LLM_BACKEND": "embedded",
+        "ASSISTANT_LLM_EMBEDDED_MODEL": "qwen2.5-coder-0.5b",
+        "ASSISTANT_LLM_TEMPERATURE": "0",
+        "ASSISTANT_TOP_K": "3",
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "ask",
+            "--json",
+            "Wordt AI gebruikt bij gegevensdeling voor de loketfunctie?",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {
+        "text",
+        "refused",
+        "quotes",
+        "rejected_quotes",
+        "passages",
+        "model",
+        "backend",
+        "prompt_version",
+        "settings_hash",
+        "timings",
+    } <= set(data)
+    assert data["backend"] == "embedded"
