@@ -4,11 +4,17 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench clean-venv
+QUESTION ?= Wat constateert de ROB over de publieke dienstverlening?
 
+.PHONY: run ask test bench clean-venv
+
+# Until the web UI lands, the main job is: index the corpus (if needed), then answer a question.
 run: $(VENV)/.installed
 	$(BIN)/python -m ingest
-	$(BIN)/python -m ingest --status
+	$(BIN)/python -m assistant ask --stream "$(QUESTION)"
+
+ask: $(VENV)/.installed
+	$(BIN)/python -m assistant ask --stream "$(QUESTION)"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -18,6 +24,7 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/answer.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

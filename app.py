@@ -1,7 +1,7 @@
 """Entry point for staff: ``python app.py``.
 
-The Gradio chat UI is built on top of ``answer()``, which is not there yet; until then this
-entry point checks the configuration and the index and says what is available.
+The Gradio chat UI is the next step; until it lands this entry point checks the configuration
+and the index and points to the command-line interface, ``python -m assistant ask``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ def main() -> int:
         f"Index in {settings.index_dir}: {len(manifest.documents)} documents, "
         f"{len(manifest.chunk_ids())} chunks (settings {settings.hash()})."
     )
-    print("The chat interface is not available yet; `python -m ingest --status` lists the index.")
+    print(
+        "The chat interface is not available yet; ask on the command line with\n"
+        '  python -m assistant ask "uw vraag"'
+    )
     return 0
 
 

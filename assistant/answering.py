@@ -165,6 +165,20 @@ class Answerer:
         draft.timings["llm"] = llm_seconds
         yield self._decide(draft, reply, evidence, context, retrieval)
 
+    def prompt_for(self, question: str) -> list[ChatMessage]:
+        """The exact messages the first model call for ``question`` gets (for benchmarks and
+        debugging; ``stream_answer`` builds the same)."""
+        checked = self.check_question(question)
+        language = detect_language(checked)
+        retrieval = self._retriever.retrieve(checked, self._settings.top_k)
+        context = build_context(retrieval.passages, self._context_budget(checked, language))
+        return self._mode.messages(checked, language, context)
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        """The JSON schema the model's reply is constrained to."""
+        return self._mode.schema
+
     def check_question(self, question: str) -> str:
         """The question, cleaned; QuestionError with a hint when it cannot be asked."""
         if not isinstance(question, str):
@@ -246,8 +260,11 @@ class Answerer:
         else:
             sources = " ".join(q.text for q in quotes) + " " + draft.question
             unsupported = _unsupported_figures(text, sources)
+            missing = self._missing_focus(draft, quotes)
             if unsupported:
                 reason = f"the answer states figures not in the quotes: {', '.join(unsupported)}"
+            elif missing:
+                reason = f"the quotes do not mention what the question is about ({missing})"
         if reason is not None:
             if text:
                 draft.notes.append(f"draft answer: {text}")
@@ -299,6 +316,21 @@ class Answerer:
                         f"{sentence.text.strip()[:80]}"
                     )
         return supported, len(covered) / len(terms)
+
+    def _missing_focus(self, draft: _Draft, quotes: list[Quote]) -> str:
+        """The question's distinctive terms when none of them occurs in the quotes, else "".
+
+        Distinctive: rarer than ``focus_max_frequency`` in the index (so "kabinet", which is in
+        every other passage, does not count). English questions over Dutch text are skipped.
+        """
+        if draft.language == "en":
+            return ""
+        limit = self._settings.focus_max_frequency
+        focus = {t for t in _terms(draft.question) if self._retriever.document_frequency(t) < limit}
+        if not focus:
+            return ""
+        quoted = set().union(*(_terms(q.text) for q in quotes))
+        return "" if focus & quoted else ", ".join(sorted(focus))
 
     def _verify(self, evidence: list[Evidence]) -> tuple[list[Quote], list[RejectedQuote]]:
         """Turn cited spans into quotes, each verified against the stored document text."""

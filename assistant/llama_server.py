@@ -43,6 +43,7 @@ class LlamaServer:
         parallel: int,
         threads: int,
         alias: str,
+        embedding: bool = False,
         start_timeout_s: float = 180.0,
     ) -> None:
         self.model = model
@@ -50,6 +51,7 @@ class LlamaServer:
         self._context = context_window * parallel  # llama.cpp splits n_ctx over the slots
         self._parallel = parallel
         self._threads = threads
+        self._embedding = embedding
         self._timeout = start_timeout_s
         self._process: subprocess.Popen[str] | None = None
         self._port = 0
@@ -107,6 +109,7 @@ class LlamaServer:
             str(self._threads),
             "--alias",
             self.alias,
+            *(["--embedding"] if self._embedding else []),
         ]
         env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
         log.info("starting the embedded model server: %s", self.model.name)
@@ -173,6 +176,12 @@ def _serve(args: argparse.Namespace) -> int:
     params.port = args.port
     params.verbosity = 0
     params.model_alias = {args.alias}
+    # The server keeps old prompts' KV state in RAM (default cap 8 GiB), which let a long-running
+    # server grow by ~200 MB after a few hundred requests; a small cap keeps memory bounded.
+    params.cache_ram_mib = 256
+    if args.embedding:  # serve /v1/embeddings (mean-pooled) instead of chat
+        params.embedding = True
+        params.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_MEAN
     server = xllamacpp.Server(params)  # returns once the model is loaded and HTTP is up
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -192,4 +201,5 @@ if __name__ == "__main__":
     parser.add_argument("--parallel", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--alias", default="local")
+    parser.add_argument("--embedding", action="store_true", help="Serve embeddings, not chat.")
     sys.exit(_serve(parser.parse_args()))

@@ -45,6 +45,9 @@ class LLMBackend:
     llm: LLM
     note: str = ""
     server: Any = None  # the embedded LlamaServer, when there is one
+    #: llama.cpp reuses the KV cache of a repeated prompt prefix; benchmarks switch it off to
+    #: time every call cold.
+    prompt_cache: bool = True
 
     def stream_json(
         self, messages: Sequence[ChatMessage], schema: dict[str, Any]
@@ -59,6 +62,7 @@ class LLMBackend:
                     "json_schema": {"name": "answer", "schema": schema, "strict": True},
                 },
                 "stream_options": {"include_usage": True},
+                "extra_body": {"cache_prompt": self.prompt_cache},
             }
         text = ""
         try:

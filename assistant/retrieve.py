@@ -46,6 +46,7 @@ class HybridRetriever:
         llm: LLM,
     ) -> None:
         self._settings = settings
+        self._bm25 = bm25
         self._embedder = embedder
         self._store = store
         candidates = settings.retrieval_candidates
@@ -73,6 +74,16 @@ class HybridRetriever:
         distances = best.get("distances") or [[1.0]]
         similarity = 1.0 - float(distances[0][0]) if distances[0] else 0.0
         return Retrieval(passages=tuple(passages[:k]), best_similarity=similarity)
+
+    def document_frequency(self, stem: str) -> float:
+        """Share of chunks that contain the (Dutch-stemmed) term, from the BM25 index."""
+        index = self._bm25.bm25
+        token = index.vocab_dict.get(stem)
+        indptr = index.scores["indptr"]
+        documents = int(index.scores.get("num_docs") or 0)
+        if token is None or documents == 0 or token + 1 >= len(indptr):
+            return 0.0
+        return float(indptr[token + 1] - indptr[token]) / documents
 
 
 def to_passage(hit: NodeWithScore) -> Passage:

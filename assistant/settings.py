@@ -146,8 +146,12 @@ class Settings(BaseSettings):
         description="Share of the answer's content words (stemmed) that its quotes must contain; "
         "below it the answer is refused as unsupported.",
     )
-    trust_model_refusal: bool = Field(
-        True, description="Refuse when the model itself says the passages hold no answer."
+    focus_max_frequency: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="Question terms found in fewer than this share of chunks are its focus; "
+        "an answer whose quotes contain none of them is refused (0 disables the check).",
     )
 
     # --- language model (used by answer()) ---------------------------------------------------
@@ -173,11 +177,11 @@ class Settings(BaseSettings):
     )
     llm_max_tokens: int = Field(512, ge=16, description="Most tokens the model may generate.")
     llm_parallel: int = Field(
-        2,
+        1,
         ge=1,
         le=16,
-        description="Requests the embedded model server answers at once (each gets the full "
-        "context window; memory grows with it).",
+        description="Requests the embedded model server computes at once (others queue). Each "
+        "slot gets the full context window; on 2 cores two slots were no faster in total.",
     )
 
     @model_validator(mode="after")

@@ -104,8 +104,11 @@ def test_broken_model_output_is_retried_then_refused(
 ) -> None:
     # Too few tokens to close the JSON: a real truncated reply, not a simulated one.
     settings = load_settings(**{**small_settings.model_dump(), "llm_max_tokens": 16})
-    built = build_assistant(settings, embedder=embedder, backend=assistant.backend)
-    answer = built.answer("Wat constateert de ROB over de publieke dienstverlening?")
+    built = build_assistant(settings, embedder=embedder)
+    try:
+        answer = built.answer("Wat constateert de ROB over de publieke dienstverlening?")
+    finally:
+        built.backend.server.stop()
     assert answer.refused and answer.refusal_reason == "the model did not return valid JSON"
     assert any("attempt 2" in note for note in answer.notes)
 

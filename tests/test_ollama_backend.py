@@ -1,0 +1,167 @@
+"""Our Ollama backends (LLM and embeddings) over the real Ollama HTTP protocol.
+
+No Ollama server can be installed here, so the Ollama API is served by ``ollama-proxy-plus`` (a
+real implementation of Ollama's HTTP API, used with the official ``ollama`` client) in front of
+llama.cpp servers running the real 0.5B model: one for chat, one in embedding mode. Everything
+listens on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.components import build_assistant
+from assistant.errors import BackendError
+from assistant.llama_server import LlamaServer
+from assistant.llm import build_backend
+from assistant.model_files import PACKAGED_MODELS, assemble
+from assistant.settings import Settings, load_settings
+from assistant.types import Answer
+from ingest import ingest
+from ingest.manifest import Manifest, read_document_text
+from ingest.store import ChunkStore
+from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.slow
+
+CHAT_MODEL = "local/qwen2.5-coder-0.5b"
+EMBED_MODEL = "emb/qwen-embed"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def ollama_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    models = tmp_path_factory.mktemp("models")
+    gguf = assemble(PACKAGED_MODELS["qwen2.5-coder-0.5b"], models)
+    chat = LlamaServer(gguf, context_window=4096, parallel=1, threads=2, alias="qwen")
+    embed = LlamaServer(
+        gguf, context_window=2048, parallel=1, threads=2, alias="qwen-embed", embedding=True
+    )
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PROVIDERS_LOCAL_BASE_URL": chat.base_url,
+        "PROVIDERS_LOCAL_API_KEY": "EMPTY",
+        "PROVIDERS_EMB_BASE_URL": embed.base_url,
+        "PROVIDERS_EMB_API_KEY": "EMPTY",
+        "EXTRA_MODELS": f"{CHAT_MODEL},{EMBED_MODEL}",
+    }
+    proxy = subprocess.Popen(
+        [sys.executable, "-m", "ollama_proxy", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path_factory.mktemp("proxy"),  # it reads ./.env and ./ollama-proxy.yaml
+    )
+    host = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{host}/api/tags", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proxy.poll() is not None:
+                    raise RuntimeError("ollama-proxy did not start") from None
+                time.sleep(0.5)
+        yield host
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=15)
+        chat.stop()
+        embed.stop()
+
+
+def test_auto_mode_picks_ollama_when_it_has_the_model(ollama_host: str) -> None:
+    settings = load_settings(llm_backend="auto", ollama_host=ollama_host, llm_model=CHAT_MODEL)
+    backend = build_backend(settings)
+    assert backend.name == "ollama" and backend.model == CHAT_MODEL
+    assert ollama_host in backend.note
+
+
+def test_answer_streams_through_ollama_with_the_json_schema(
+    ollama_host: str, corpus_index: tuple[Settings, Any], embedder: Any
+) -> None:
+    settings = load_settings(
+        data_dir=corpus_index[0].data_dir,
+        corpus_dir=CORPUS,
+        llm_backend="ollama",
+        ollama_host=ollama_host,
+        llm_model=CHAT_MODEL,
+        llm_temperature=0.0,
+        top_k=3,
+    )
+    assistant = build_assistant(settings, embedder=embedder)
+    items = list(
+        assistant.stream_answer(
+            "Wordt AI gebruikt bij gegevensdeling voor de loketfunctie van de overheid?"
+        )
+    )
+    answer = items[-1]
+    assert isinstance(answer, Answer)
+    assert answer.backend == "ollama" and answer.model == CHAT_MODEL
+    assert answer.prompt_tokens > 100  # counts reported by the Ollama protocol
+    assert not any("geen geldige JSON" in note for note in answer.notes)
+    if not answer.refused:
+        assert "".join(i for i in items[:-1] if isinstance(i, str)).strip() == answer.text
+    for quote in answer.quotes:
+        stored = read_document_text(settings.index_dir / "documents", quote.document)
+        assert stored.text.text[quote.start : quote.end] == quote.text
+
+
+def test_unreachable_ollama_falls_back_in_auto_mode_and_fails_clearly_otherwise(
+    make_settings: Any,
+) -> None:
+    closed = f"http://127.0.0.1:{_free_port()}"
+    with pytest.raises(BackendError, match="unreachable") as err:
+        build_backend(make_settings(llm_backend="ollama", ollama_host=closed))
+    assert err.value.hint and "ollama serve" in err.value.hint
+    backend = build_backend(make_settings(llm_backend="auto", ollama_host=closed))
+    assert backend.name == "embedded"
+    assert "unreachable" in backend.note and "embedded" in backend.note
+
+
+def test_ingest_and_retrieve_with_ollama_embeddings(
+    ollama_host: str, tmp_path: Path, make_settings: Any
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    name = "2024-03-25-nieuwsbericht-kabinetsreactie-de-uitvoering-aan-zet.txt"
+    (corpus / name).write_bytes((CORPUS / name).read_bytes())
+    settings = make_settings(
+        corpus_dir=corpus,
+        embedding_backend="ollama",
+        embedding_model=EMBED_MODEL,
+        ollama_host=ollama_host,
+    )
+    report = ingest(settings=settings, progress=False)
+    assert report.ok and report.chunks_total >= 2
+    manifest = Manifest.load(settings.index_dir / "manifest.json")
+    assert manifest.config is not None
+    assert manifest.config.embedding_backend == "ollama"
+    assert manifest.config.embedding_model == EMBED_MODEL
+    assert manifest.config.embedding_dim == 896  # the model's real width, not e5's 384
+    from ingest.embed import build_embedder, embed_query
+
+    embedder = build_embedder(settings)
+    store = ChunkStore(settings, embedder)
+    hits = store.collection.query(
+        query_embeddings=[embed_query(embedder, "Wat vindt het kabinet van het advies?")],
+        n_results=2,
+    )
+    assert len(hits["ids"][0]) == 2
