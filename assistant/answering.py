@@ -475,11 +475,15 @@ def _terms(text: str) -> set[str]:
 def _problem(
     parsed: dict[str, Any], evidence: list[Evidence], rejected: list[RejectedQuote]
 ) -> str | None:
-    """Why a reply deserves the repair round, or None when it can be judged as it is."""
+    """Why a reply deserves the repair round, or None when it can be judged as it is.
+
+    Only a reply with no verifiable source at all is sent back: when some quotes verify, the
+    failed ones are dropped (and recorded) rather than paying for a second model call.
+    """
     answer = str(parsed.get("answer") or "").strip()
+    if evidence or not answer:
+        return None
     if rejected:
         listed = "; ".join(f"«{r.text[:120]}»" for r in rejected[:3])
         return f"deze bronnen staan niet in de documenten: {listed}."
-    if answer and not evidence:
-        return "er staan geen bronnen bij het antwoord."
-    return None
+    return "er staan geen bronnen bij het antwoord."

@@ -106,6 +106,7 @@ def main() -> int:
         "overhead_ratio",
         "prompt_tokens",
         "completion_tokens",
+        "repair_round",
         "refused",
         "quotes",
     ]
@@ -115,6 +116,11 @@ def main() -> int:
         print(f"  {number}  " + "  ".join(f"{row[h]!s:>14}" for h in header))
     ratios = [r["overhead_ratio"] for r in rows]
     print(f"  median overhead ratio (answer / bare model call): {statistics.median(ratios):.3f}")
+    own = [r["total_s"] - r["llm_s"] for r in rows]
+    print(
+        "  our own time outside the model (retrieve + prompt + verify), median: "
+        f"{statistics.median(own) * 1000:.0f} ms"
+    )
     for number, row in enumerate(rows, start=1):
         print(f"  {number}: {row['question']}")
     if args.json:
