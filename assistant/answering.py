@@ -42,6 +42,11 @@ from assistant.settings import Settings
 from assistant.types import Answer, Passage, Quote, RejectedQuote, Timings
 from ingest.manifest import StoredDocument
 
+#: Question words and generic verbs that say nothing about a question's subject.
+_QUESTION_WORDS = (
+    "hoeveel welke welk wanneer waarom waardoor waarmee waarover waaraan hoe wat wie waar "
+    "hoelang noem geef beschrijf leg uit what which when why how who where many much"
+)
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
@@ -326,7 +331,11 @@ class Answerer:
         if draft.language == "en":
             return ""
         limit = self._settings.focus_max_frequency
-        focus = {t for t in _terms(draft.question) if self._retriever.document_frequency(t) < limit}
+        frequency = self._retriever.document_frequency
+        candidates = [t for t in _terms(draft.question) - _question_terms() if frequency(t) < limit]
+        # The two rarest terms carry what the question is about ("omgevingswet", "geld"), not
+        # its verbs; one of them must be in the quotes.
+        focus = set(sorted(candidates, key=lambda t: (frequency(t), t))[:2])
         if not focus:
             return ""
         quoted = set().union(*(_terms(q.text) for q in quotes))
@@ -463,6 +472,12 @@ def _stem_tools() -> tuple[Any, frozenset[str], frozenset[str]]:
     from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
 
     return Stemmer.Stemmer("dutch"), frozenset(STOPWORDS_DUTCH), frozenset(STOPWORDS_EN)
+
+
+@cache
+def _question_terms() -> frozenset[str]:
+    stemmer, _dutch, _english = _stem_tools()
+    return frozenset(stemmer.stemWords(_QUESTION_WORDS.split()))
 
 
 def _terms(text: str) -> set[str]:
