@@ -111,8 +111,8 @@ class Answerer:
     def stream_answer(self, question: str) -> Iterator[str | Answer]:
         """Yield text deltas of the answer as the model writes it, then the final Answer.
 
-        The final Answer is authoritative: when verification refuses, its text is the refusal,
-        whatever was streamed before.
+        Only answers whose sources verify are streamed. The final Answer is authoritative: when a
+        later check refuses (or a repair round replaced the answer), its text is what counts.
         """
         started = time.perf_counter()
         checked = self.check_question(question)
@@ -142,7 +142,7 @@ class Answerer:
         for attempt in range(2):  # the first answer and at most one repair round
             mark = time.perf_counter()
             reply = _Reply()
-            yield from self._call_model(messages, reply)
+            yield from self._call_model(messages, reply, context)
             llm_seconds += time.perf_counter() - mark
             draft.prompt_tokens += reply.prompt_tokens
             draft.completion_tokens += reply.completion_tokens
@@ -217,9 +217,17 @@ class Answerer:
         budget = self._settings.llm_context_window - self._settings.llm_max_tokens - fixed - 64
         return max(200, budget)
 
-    def _call_model(self, messages: list[ChatMessage], reply: _Reply) -> Iterator[str]:
-        """Stream one model call, yielding the growing ``answer`` field as text deltas."""
+    def _call_model(
+        self, messages: list[ChatMessage], reply: _Reply, context: Context
+    ) -> Iterator[str]:
+        """Stream one model call, yielding the growing ``answer`` field as text deltas.
+
+        The schema puts the citations before the answer. When the answer starts, the citations
+        are complete and are checked first: an answer none of whose sources verify is not
+        streamed (it would be replaced by the repair round or a refusal anyway).
+        """
         shown = ""
+        allowed: bool | None = None
         for chunk in self._backend.stream_json(messages, self._mode.schema):
             reply.raw = chunk.text
             if chunk.prompt_tokens:
@@ -229,7 +237,12 @@ class Answerer:
             if not isinstance(partial, dict):
                 continue
             text = partial.get("answer")
-            if isinstance(text, str) and text.startswith(shown) and len(text) > len(shown):
+            if not isinstance(text, str) or not text:
+                continue
+            if allowed is None:
+                evidence, _rejected = self._mode.evidence(partial, context, self._documents)
+                allowed = bool(evidence)
+            if allowed and text.startswith(shown) and len(text) > len(shown):
                 yield text[len(shown) :]
                 shown = text
         parsed = _parse(reply.raw, partial=False)
