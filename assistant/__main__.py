@@ -41,10 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         if assistant.backend.note:
             print(f"[{assistant.backend.note}]", file=sys.stderr)
         result: Answer | None = None
+        streamed = ""
         for item in assistant.stream_answer(args.question):
             if isinstance(item, Answer):
                 result = item
             elif args.stream:
+                streamed += item
                 print(item, end="", flush=True)
         assert result is not None
     except AssistantError as exc:
@@ -53,15 +55,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
-        if args.stream:
+        if streamed:
             print("\n")
-        print(render(result))
+        # A streamed answer is on screen already, unless a later check replaced it.
+        replaced = result.refused or streamed.strip() != result.text
+        print(render(result, with_text=not streamed or replaced))
     return 0
 
 
-def render(answer: Answer) -> str:
+def render(answer: Answer, *, with_text: bool = True) -> str:
     """The answer as plain text for a terminal."""
-    lines = [answer.text, ""]
+    lines = [answer.text, ""] if with_text else []
     if answer.refused:
         lines.append("Mogelijk relevante passages:")
         for number, passage in enumerate(answer.passages[:3], start=1):

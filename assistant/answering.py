@@ -37,7 +37,7 @@ from assistant.prompting import (
     render,
 )
 from assistant.quotes import NormalizedText, locate
-from assistant.retrieve import HybridRetriever, Retrieval
+from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.settings import Settings
 from assistant.types import Answer, Passage, Quote, RejectedQuote, Timings
 from ingest.manifest import StoredDocument

@@ -14,7 +14,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from assistant.answering import Answerer, DocumentTexts
 from assistant.errors import IndexNotReadyError
 from assistant.llm import LLMBackend, build_backend
-from assistant.retrieve import HybridRetriever
+from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from ingest.bm25 import build_bm25, load_bm25, save_bm25, stored_fingerprint
 from ingest.embed import build_embedder

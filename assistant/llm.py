@@ -119,7 +119,7 @@ def build_backend(settings: Settings) -> LLMBackend:
     if problem is None:
         return _ollama_backend(settings, note=f"auto: Ollama at {settings.ollama_host}")
     note = f"auto: {problem[0]} Using the embedded model."
-    log.warning(note)
+    log.info(note)
     return _embedded_backend(settings, note=note)
 
 

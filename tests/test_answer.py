@@ -189,3 +189,11 @@ def test_cli_prints_json_provenance(small_settings: Settings) -> None:
         "timings",
     } <= set(data)
     assert data["backend"] == "embedded"
+
+
+def test_public_functions_are_not_shadowed_by_modules() -> None:
+    import assistant
+    import assistant.components  # imports every submodule of the package
+
+    assert callable(assistant.answer) and callable(assistant.retrieve)
+    assert callable(assistant.stream_answer)

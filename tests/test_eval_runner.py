@@ -37,7 +37,7 @@ def test_runner_writes_results_and_report(
             "--split",
             "all",
             "--ids",
-            "sou-040",
+            "sou-015",
             "un-001",
             "en-001",
             "--backend",
@@ -56,7 +56,7 @@ def test_runner_writes_results_and_report(
     )
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert [item["id"] for item in data["items"]] == ["sou-015", "un-001", "en-001"]
+    assert sorted(item["id"] for item in data["items"]) == ["en-001", "sou-015", "un-001"]
     assert data["meta"]["model"] == "qwen2.5-coder-0.5b"
     overall = data["summary"]["overall"]
     assert overall["items"] == 3

@@ -11,7 +11,7 @@ from assistant.prompting import (
     refusal_text,
     render,
 )
-from assistant.retrieve import collapse_duplicates
+from assistant.retrieval import collapse_duplicates
 from assistant.types import Passage
 
 TEXT = (
