@@ -45,7 +45,8 @@ from ingest.manifest import StoredDocument
 #: Question words and generic verbs that say nothing about a question's subject.
 _QUESTION_WORDS = (
     "hoeveel welke welk wanneer waarom waardoor waarmee waarover waaraan hoe wat wie waar "
-    "hoelang noem geef beschrijf leg uit what which when why how who where many much"
+    "hoelang noem geef beschrijf leg uit what which when why how who where many much "
+    "een twee drie vier vijf zes zeven acht negen tien"
 )
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W\d_]{3,}")
@@ -339,20 +340,21 @@ class Answerer:
         """The question's distinctive terms when none of them occurs in the quotes, else "".
 
         Distinctive: rarer than ``focus_max_frequency`` in the index (so "kabinet", which is in
-        every other passage, does not count). English questions over Dutch text are skipped.
+        every other passage, does not count), question words and numerals left out. One of them
+        (or a compound that starts with it) must be in the quotes. English questions over Dutch
+        text are skipped.
         """
         if draft.language == "en":
             return ""
         limit = self._settings.focus_max_frequency
         frequency = self._retriever.document_frequency
-        candidates = [t for t in _terms(draft.question) - _question_terms() if frequency(t) < limit]
-        # The two rarest terms carry what the question is about ("omgevingswet", "geld"), not
-        # its verbs; one of them must be in the quotes.
-        focus = set(sorted(candidates, key=lambda t: (frequency(t), t))[:2])
+        focus = {t for t in _terms(draft.question) - _question_terms() if frequency(t) < limit}
         if not focus:
             return ""
         quoted = set().union(*(_terms(q.text) for q in quotes))
-        return "" if focus & quoted else ", ".join(sorted(focus))
+        if any(_related(term, word) for term in focus for word in quoted):
+            return ""
+        return ", ".join(sorted(focus))
 
     def _verify(self, evidence: list[Evidence]) -> tuple[list[Quote], list[RejectedQuote]]:
         """Turn cited spans into quotes, each verified against the stored document text."""
@@ -485,6 +487,14 @@ def _stem_tools() -> tuple[Any, frozenset[str], frozenset[str]]:
     from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
 
     return Stemmer.Stemmer("dutch"), frozenset(STOPWORDS_DUTCH), frozenset(STOPWORDS_EN)
+
+
+def _related(a: str, b: str) -> bool:
+    """Same stem, or one is the start of the other (Dutch compounds: casus/casusstudies)."""
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 5 and long.startswith(short)
 
 
 @cache
