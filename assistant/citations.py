@@ -75,11 +75,12 @@ class VerbatimQuotes:
         "properties": {
             "quotes": {
                 "type": "array",
-                "items": {"type": "string", "maxLength": 800},
+                "items": {"type": "string", "maxLength": 400},
                 "maxItems": 3,
             },
-            # Bounded so the grammar always closes the JSON before max_tokens runs out.
-            "answer": {"type": "string", "maxLength": 1200},
+            # Bounded so the grammar closes the JSON before llm_max_tokens runs out: 3 x 400 +
+            # 700 characters is about 500 tokens of Dutch. Longer values truncated the JSON.
+            "answer": {"type": "string", "maxLength": 700},
         },
         "required": ["quotes", "answer"],
         "additionalProperties": False,
@@ -126,7 +127,7 @@ class NumberedSentences:
                 "items": {"type": "integer", "minimum": 1},
                 "maxItems": MAX_CITED,
             },
-            "answer": {"type": "string", "maxLength": 1200},
+            "answer": {"type": "string", "maxLength": 700},
         },
         "required": ["sentence_ids", "answer"],
         "additionalProperties": False,

@@ -181,7 +181,12 @@ class Settings(BaseSettings):
     llm_context_window: int = Field(
         4096, ge=512, description="Context window (tokens) the prompt is packed into."
     )
-    llm_max_tokens: int = Field(512, ge=16, description="Most tokens the model may generate.")
+    llm_max_tokens: int = Field(
+        640,
+        ge=16,
+        description="Most tokens the model may generate (the JSON schema's length "
+        "bounds are sized to fit in the default).",
+    )
     llm_parallel: int = Field(
         1,
         ge=1,
