@@ -36,7 +36,7 @@ from assistant.prompting import (
     refusal_text,
     render,
 )
-from assistant.quotes import NormalizedText, locate
+from assistant.quotes import NormalizedText, locate, snap_to_words
 from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.settings import Settings
 from assistant.types import Answer, Passage, Quote, RejectedQuote, Timings
@@ -372,6 +372,8 @@ class Answerer:
             stored = self._documents.get(document_id)
             candidate = stored.text.text[start:end].strip()
             span = locate(candidate, self._documents.normalized(document_id), near=start)
+            if span is not None:
+                span = snap_to_words(stored.text.text, span)
             if span is None:
                 rejected.append(
                     RejectedQuote(candidate, "not found verbatim in the document", document_id)

@@ -84,6 +84,16 @@ class NormalizedText:
         return Span(self.positions[best], self.positions[last] + 1)
 
 
+def snap_to_words(text: str, span: Span) -> Span:
+    """Widen a span so it neither starts nor ends in the middle of a word ("in ac" -> "in acht")."""
+    start, end = span.start, span.end
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    return Span(start, end)
+
+
 def normalize_quote(text: str) -> str:
     """The form in which quotes are compared: whitespace collapsed, quote marks folded."""
     return _WHITESPACE.sub(" ", text.translate(_QUOTE_MARKS)).strip()

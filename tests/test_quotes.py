@@ -86,3 +86,14 @@ def test_never_accepts_text_that_is_not_in_the_document(doc: str, quote: str) ->
             normalize_quote(quote.strip("\"'“”‘’„«» ")),
         }
         assert normalize_quote(quote.strip("\"'“”‘’„«» ")) in normalize_quote(doc)
+
+
+def test_quotes_are_widened_to_whole_words() -> None:
+    from assistant.quotes import Span, snap_to_words
+
+    text = "Het advies stelt dat we nu daadwerkelijk in actie moeten komen."
+    cut = text.index("in actie") + len("in ac")
+    span = snap_to_words(text, Span(text.index("advies") + 2, cut))
+    assert text[span.start : span.end] == "advies stelt dat we nu daadwerkelijk in actie"
+    whole = Span(0, len(text))
+    assert snap_to_words(text, whole) == whole
