@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,7 @@ from ingest.embed import embed_query
 from ingest.manifest import Manifest
 from ingest.store import ChunkStore
 from tests.conftest import CORPUS
+from tests.servers import free_port, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -25,9 +23,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[tuple[str, int]]:
     executable = shutil.which("chroma") or str(Path(__file__).parents[1] / ".venv/bin/chroma")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     process = subprocess.Popen(
         [
             executable,
@@ -43,15 +39,7 @@ def chroma_server(tmp_path: Path) -> Iterator[tuple[str, int]]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("chroma run did not start") from None
-                time.sleep(0.5)
+        wait_until_up(f"http://127.0.0.1:{port}/api/v2/heartbeat", process)
         yield "127.0.0.1", port
     finally:
         process.terminate()

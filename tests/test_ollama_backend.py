@@ -9,12 +9,9 @@ listens on 127.0.0.1.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,18 +30,13 @@ from ingest import ingest
 from ingest.manifest import Manifest, read_document_text
 from ingest.store import ChunkStore
 from tests.conftest import CORPUS
+from tests.servers import free_port, wait_until_up
 
 pytestmark = pytest.mark.slow
 
 CHAT_MODEL = "local/qwen2.5-coder-0.5b"
 EMBED_MODEL = "emb/qwen-embed"
 SMALL = {"llm_embedded_model": "qwen2.5-coder-0.5b"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +46,7 @@ def ollama_host(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> 
     embed = LlamaServer(
         gguf, context_window=2048, parallel=1, threads=2, alias="qwen-embed", embedding=True
     )
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PROVIDERS_LOCAL_BASE_URL": chat.base_url,
@@ -72,15 +64,7 @@ def ollama_host(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> 
     )
     host = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{host}/api/tags", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proxy.poll() is not None:
-                    raise RuntimeError("ollama-proxy did not start") from None
-                time.sleep(0.5)
+        wait_until_up(f"{host}/api/tags", proxy)
         yield host
     finally:
         proxy.terminate()
@@ -129,7 +113,7 @@ def test_answer_streams_through_ollama_with_the_json_schema(
 def test_unreachable_ollama_falls_back_in_auto_mode_and_fails_clearly_otherwise(
     make_settings: Any,
 ) -> None:
-    closed = f"http://127.0.0.1:{_free_port()}"
+    closed = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(BackendError, match="unreachable") as err:
         build_backend(make_settings(llm_backend="ollama", ollama_host=closed))
     assert err.value.hint and "ollama serve" in err.value.hint
