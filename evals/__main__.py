@@ -11,10 +11,12 @@ from pathlib import Path
 from assistant import _runtime_env  # noqa: F401  (must run before heavy imports)
 from assistant.errors import AssistantError
 from assistant.settings import load_settings
+from evals.compare import compare, load_run, load_thresholds, markdown_comparison, violations
 from evals.reference import KINDS, load_items, select
 from evals.runner import evaluate, write_run
 
 RUNS = Path(__file__).resolve().parent / "runs"
+THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +40,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model", help="Ollama model, or embedded qwen2.5-coder-1.5b/-0.5b.")
     parser.add_argument("--out", type=Path, help="Run folder (default: evals/runs/<time>).")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="RUN",
+        help="An earlier run (folder or results.json): report the deltas.",
+    )
+    parser.add_argument(
+        "--thresholds",
+        type=Path,
+        default=THRESHOLDS,
+        help="TOML with metric limits; crossing one makes the exit code 1.",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -59,8 +73,17 @@ def main(argv: list[str] | None = None) -> int:
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    extra = []
+    deltas = []
+    if args.compare:
+        earlier = load_run(args.compare)
+        deltas = compare(earlier["summary"], run.summary)
+        extra.append(markdown_comparison(deltas, str(args.compare)))
+    problems = violations(run.summary, load_thresholds(args.thresholds))
+    if problems:
+        extra.append("## Threshold violations\n\n" + "\n".join(f"- {p}" for p in problems) + "\n")
     out = args.out or RUNS / datetime.now().strftime("%Y%m%d-%H%M%S")
-    write_run(run, out)
+    write_run(run, out, "\n".join(extra))
     overall = run.summary["overall"]
     print(f"{len(items)} items -> {out}")
     for key in (
@@ -74,7 +97,12 @@ def main(argv: list[str] | None = None) -> int:
         "total_p50_s",
     ):
         print(f"  {key:<28} {overall.get(key)}")
-    return 0
+    for delta in deltas:
+        if delta.regression:
+            print(f"  REGRESSION {delta.scope} {delta.metric}: {delta.before} -> {delta.after}")
+    for problem in problems:
+        print(f"  THRESHOLD {problem}")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

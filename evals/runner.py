@@ -179,14 +179,15 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def write_run(run: RunResult, directory: Path) -> None:
-    """``results.json`` and ``report.md`` in ``directory``."""
+def write_run(run: RunResult, directory: Path, extra_markdown: str = "") -> None:
+    """``results.json`` and ``report.md`` (with ``extra_markdown`` appended) in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     payload = {"meta": run.meta, "summary": run.summary, "items": run.items}
     (directory / "results.json").write_text(
         json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8"
     )
-    (directory / "report.md").write_text(markdown_report(run), encoding="utf-8")
+    report = markdown_report(run) + ("\n" + extra_markdown if extra_markdown else "")
+    (directory / "report.md").write_text(report, encoding="utf-8")
 
 
 _REPORT_METRICS = (

@@ -29,6 +29,10 @@ def test_runner_writes_results_and_report(
         "ASSISTANT_TOP_K": "3",
     }
     out = tmp_path / "run"
+    # Three items say nothing about quality, only the one promise that holds for any run: every
+    # shown quote stands in its document.
+    thresholds = tmp_path / "thresholds.toml"
+    thresholds.write_text("[overall]\nquote_validity_min = 1.0\n", encoding="utf-8")
     result = subprocess.run(
         [
             sys.executable,
@@ -46,6 +50,8 @@ def test_runner_writes_results_and_report(
             "qwen2.5-coder-0.5b",
             "--out",
             str(out),
+            "--thresholds",
+            str(thresholds),
         ],
         cwd=REPO,
         env=env,
