@@ -8,25 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evals.metrics import HEADLINE_METRICS
+
 #: Metrics where lower is better; every other numeric metric is better when higher.
 LOWER_IS_BETTER = ("answerable_wrongly_refused",)
 #: Changes smaller than this are noise (rates); latencies may vary by this fraction.
 RATE_TOLERANCE = 0.02
 LATENCY_TOLERANCE = 0.10
-COMPARED = (
-    "hit@1",
-    "hit@3",
-    "hit@5",
-    "mrr@10",
-    "quote_validity",
-    "grounding",
-    "key_fact_recall",
-    "similarity",
-    "unanswerable_refused",
-    "answerable_wrongly_refused",
-    "total_p50_s",
-    "total_p95_s",
-)
 
 
 @dataclass(frozen=True)
@@ -75,7 +63,7 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> list[Delta]:
     return [
         Delta(scope, metric, old.get(metric), new.get(metric))
         for scope, old, new in scopes
-        for metric in COMPARED
+        for metric in HEADLINE_METRICS
     ]
 
 

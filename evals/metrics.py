@@ -15,6 +15,22 @@ from dataclasses import dataclass
 
 _SPACE = re.compile(r"\s+")
 
+#: The headline metrics: the rows of report.md and what --compare compares.
+HEADLINE_METRICS = (
+    "hit@1",
+    "hit@3",
+    "hit@5",
+    "mrr@10",
+    "quote_validity",
+    "grounding",
+    "key_fact_recall",
+    "similarity",
+    "unanswerable_refused",
+    "answerable_wrongly_refused",
+    "total_p50_s",
+    "total_p95_s",
+)
+
 
 @dataclass(frozen=True)
 class SourceSpan:

@@ -20,6 +20,7 @@ import assistant
 from assistant.quotes import locate
 from assistant.settings import Settings
 from evals.metrics import (
+    HEADLINE_METRICS,
     SourceSpan,
     cosine,
     first_hit_rank,
@@ -190,22 +191,6 @@ def write_run(run: RunResult, directory: Path, extra_markdown: str = "") -> None
     (directory / "report.md").write_text(report, encoding="utf-8")
 
 
-_REPORT_METRICS = (
-    "hit@1",
-    "hit@3",
-    "hit@5",
-    "mrr@10",
-    "quote_validity",
-    "grounding",
-    "key_fact_recall",
-    "similarity",
-    "unanswerable_refused",
-    "answerable_wrongly_refused",
-    "total_p50_s",
-    "total_p95_s",
-)
-
-
 def markdown_report(run: RunResult) -> str:
     meta = run.meta
     lines = [
@@ -217,7 +202,7 @@ def markdown_report(run: RunResult) -> str:
         "| metric | overall | " + " | ".join(run.summary["per_kind"]) + " |",
         "| --- | --- | " + " | ".join("---" for _ in run.summary["per_kind"]) + " |",
     ]
-    for metric in _REPORT_METRICS:
+    for metric in HEADLINE_METRICS:
         cells = [_cell(run.summary["overall"].get(metric))] + [
             _cell(kind.get(metric)) for kind in run.summary["per_kind"].values()
         ]
