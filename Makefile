@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 QUESTION ?= Wat constateert de ROB over de publieke dienstverlening?
 
-.PHONY: run ask test bench clean-venv
+.PHONY: run ask test bench eval eval-smoke clean-venv
 
 # Until the web UI lands, the main job is: index the corpus (if needed), then answer a question.
 run: $(VENV)/.installed
@@ -21,6 +21,18 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The whole reference set (dev + holdout) with the 1.5B model, and the llama-index baseline side by
+# side: about two hours on 2 cores. The report lands in evals/runs/<time>/report.html.
+eval: $(VENV)/.installed
+	$(BIN)/python -m ingest --quiet
+	$(BIN)/python -m evals --split all --backend embedded --baseline
+
+# A few items with the small model: a check that the suite runs (minutes), not a quality measure.
+eval-smoke: $(VENV)/.installed-dev
+	$(BIN)/python -m ingest --quiet
+	$(BIN)/python -m evals --split all --ids sou-015 un-001 en-001 --backend embedded \
+		--model qwen2.5-coder-0.5b --baseline --thresholds evals/thresholds-smoke.toml
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/ingest.py

@@ -109,11 +109,13 @@ class Settings(BaseSettings):
 
     # --- retrieval ---------------------------------------------------------------------------
     top_k: int = Field(6, ge=1, le=50, description="Passages given to the model per question.")
+    # Defaults chosen with `python -m evals.tune` (evals/README.md, "Tuning record"): score-based
+    # fusion beat reciprocal-rank fusion at every chunk size tried.
     retrieval_candidates: int = Field(
-        20, ge=1, le=500, description="Candidates each retriever (BM25, dense) returns for fusion."
+        40, ge=1, le=500, description="Candidates each retriever (BM25, dense) returns for fusion."
     )
     fusion_mode: Literal["reciprocal_rerank", "relative_score", "dist_based_score"] = Field(
-        "reciprocal_rerank", description="How BM25 and dense rankings are fused (llama-index)."
+        "relative_score", description="How BM25 and dense rankings are fused (llama-index)."
     )
     duplicate_threshold: float = Field(
         0.6,

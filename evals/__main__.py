@@ -12,6 +12,7 @@ from assistant import _runtime_env  # noqa: F401  (must run before heavy imports
 from assistant.errors import AssistantError
 from assistant.settings import load_settings
 from evals.compare import compare, load_run, load_thresholds, markdown_comparison, violations
+from evals.html_report import html_report
 from evals.reference import KINDS, load_items, select
 from evals.runner import evaluate, write_run
 
@@ -47,12 +48,26 @@ def main(argv: list[str] | None = None) -> int:
         help="An earlier run (folder or results.json): report the deltas.",
     )
     parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="Also run plain llama-index defaults (VectorStoreIndex + CitationQueryEngine) with "
+        "the same embedder and model; the report puts both side by side.",
+    )
+    parser.add_argument(
+        "--retrieval-only",
+        action="store_true",
+        help="Score retrieval only, without asking the model (seconds instead of an hour; for "
+        "tuning chunking, top-k and fusion).",
+    )
+    parser.add_argument(
         "--thresholds",
         type=Path,
         default=THRESHOLDS,
         help="TOML with metric limits; crossing one makes the exit code 1.",
     )
     args = parser.parse_args(argv)
+    if args.baseline and args.retrieval_only:
+        parser.error("--baseline needs answers; leave out --retrieval-only.")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     overrides: dict[str, object] = {}
@@ -69,23 +84,48 @@ def main(argv: list[str] | None = None) -> int:
         if not items:
             print("error: no reference items match these options.", file=sys.stderr)
             return 2
-        run = evaluate(items, settings)
+        earlier = load_run(args.compare) if args.compare else None
+        out = args.out or RUNS / datetime.now().strftime("%Y%m%d-%H%M%S")
+        run = evaluate(items, settings, retrieval_only=args.retrieval_only)
+        write_run(run, out)  # kept even if the baseline below fails
+        baseline = None
+        if args.baseline:
+            from evals.baseline import LABEL, Baseline
+
+            baseline = evaluate(items, settings, system=Baseline(settings), label=LABEL)
+            write_run(baseline, out / "baseline")
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     extra = []
-    deltas = []
-    if args.compare:
-        earlier = load_run(args.compare)
-        deltas = compare(earlier["summary"], run.summary)
+    side_by_side = compare(baseline.summary, run.summary) if baseline else None
+    if side_by_side:
+        extra.append(markdown_comparison(side_by_side, "the llama-index baseline", "baseline"))
+    deltas = compare(earlier["summary"], run.summary) if earlier else []
+    if earlier:
         extra.append(markdown_comparison(deltas, str(args.compare)))
     problems = violations(run.summary, load_thresholds(args.thresholds))
     if problems:
         extra.append("## Threshold violations\n\n" + "\n".join(f"- {p}" for p in problems) + "\n")
-    out = args.out or RUNS / datetime.now().strftime("%Y%m%d-%H%M%S")
     write_run(run, out, "\n".join(extra))
+    (out / "report.html").write_text(
+        html_report(
+            run,
+            baseline=baseline,
+            side_by_side=side_by_side,
+            earlier_label=str(args.compare) if earlier else None,
+            deltas=deltas if earlier else None,
+            violations=problems,
+        ),
+        encoding="utf-8",
+    )
     overall = run.summary["overall"]
-    print(f"{len(items)} items -> {out}")
+    print(f"{len(items)} items -> {out}/report.html")
+    if baseline:
+        print(f"  {'metric':<28} {'assistant':>10} {'baseline':>10}")
     for key in (
         "hit@5",
         "mrr@10",
@@ -96,13 +136,21 @@ def main(argv: list[str] | None = None) -> int:
         "answerable_wrongly_refused",
         "total_p50_s",
     ):
-        print(f"  {key:<28} {overall.get(key)}")
+        ours = _show(overall.get(key))
+        if baseline:
+            print(f"  {key:<28} {ours:>10} {_show(baseline.summary['overall'].get(key)):>10}")
+        else:
+            print(f"  {key:<28} {ours}")
     for delta in deltas:
         if delta.regression:
             print(f"  REGRESSION {delta.scope} {delta.metric}: {delta.before} -> {delta.after}")
     for problem in problems:
         print(f"  THRESHOLD {problem}")
     return 1 if problems else 0
+
+
+def _show(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 if __name__ == "__main__":

@@ -90,11 +90,13 @@ def violations(summary: dict[str, Any], thresholds: dict[str, float]) -> list[st
     return problems
 
 
-def markdown_comparison(deltas: list[Delta], label: str) -> str:
+def markdown_comparison(deltas: list[Delta], label: str, before: str = "before") -> str:
+    """A table of ``deltas``; ``before`` names the earlier column (``after`` is this run)."""
+    after = "assistant" if before == "baseline" else "after"
     lines = [
         f"## Compared with {label}",
         "",
-        "| scope | metric | before | after | change |",
+        f"| scope | metric | {before} | {after} | change |",
         "| --- | --- | --- | --- | --- |",
     ]
     for delta in deltas:

@@ -7,16 +7,19 @@ embedder for the semantic similarity of answer and reference answer.
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 import assistant
+from assistant.errors import AssistantError
 from assistant.quotes import locate
 from assistant.settings import Settings
 from evals.metrics import (
@@ -34,6 +37,8 @@ from evals.metrics import (
 from evals.reference import Item, corpus_text, reference_spans
 from ingest.embed import build_embedder, embed_passages
 
+log = logging.getLogger(__name__)
+
 STAGES = ("retrieve", "prompt", "llm", "verify", "total")
 
 
@@ -46,18 +51,61 @@ class RunResult:
     meta: dict[str, Any]
 
 
-def evaluate(items: list[Item], settings: Settings, *, progress: bool = True) -> RunResult:
-    """Answer and score every item (a progress bar with the time left on stderr)."""
+@dataclass(frozen=True)
+class Outcome:
+    """What one system did with one item, before scoring: the same shape for the assistant and
+    for the llama-index baseline, so both are scored by the same code."""
+
+    rank: int | None  # 1-based rank of the first retrieved passage that holds a reference quote
+    answer: str | None  # None: retrieval only, no answer asked for
+    refused: bool = False
+    refusal_reason: str | None = None
+    quotes: tuple[dict[str, Any], ...] = ()
+    quotes_valid: int = 0
+    grounded: bool = False
+    rejected_quotes: tuple[dict[str, Any], ...] = ()
+    timings: dict[str, float | None] = field(default_factory=dict)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    model: str | None = None
+    backend: str | None = None
+    settings_hash: str | None = None
+    prompt_version: str | None = None
+
+
+def evaluate(
+    items: list[Item],
+    settings: Settings,
+    *,
+    progress: bool = True,
+    retrieval_only: bool = False,
+    system: Callable[[Item], Outcome] | None = None,
+    label: str = "assistant",
+) -> RunResult:
+    """Run ``system`` (default: the assistant's public API) on every item and score it, with a
+    progress bar and the time left on stderr. ``retrieval_only`` skips the answers (tuning)."""
     embedder = build_embedder(settings)
+    run_item = system or partial(
+        _assistant_outcome, settings=settings, retrieval_only=retrieval_only
+    )
     results = []
     started = time.perf_counter()
-    for item in tqdm(items, desc="Evaluatie", unit="vraag", disable=not progress):
-        results.append(_evaluate_item(item, settings, embedder))
+    for item in tqdm(items, desc=f"Evaluatie ({label})", unit="vraag", disable=not progress):
+        try:
+            outcome = run_item(item)
+        except AssistantError as exc:
+            # One failed question (a model server that died, say) must not throw away an hour
+            # of answers: it is scored as a refusal and counted under "errors".
+            log.warning("%s: %s", item.id, exc)
+            outcome = Outcome(rank=None, answer="", refused=True, refusal_reason=f"error: {exc}")
+        results.append(_score(item, outcome, embedder))
     meta = {
+        "system": label,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings_hash": settings.hash(),
         "settings": settings.model_dump(mode="json"),
         "items": len(items),
+        "retrieval_only": retrieval_only,
         "seconds": round(time.perf_counter() - started, 1),
         "model": results[0]["model"] if results else None,
         "backend": results[0]["backend"] if results else None,
@@ -65,53 +113,25 @@ def evaluate(items: list[Item], settings: Settings, *, progress: bool = True) ->
     return RunResult(items=results, summary=summarize(results), meta=meta)
 
 
-def _evaluate_item(item: Item, settings: Settings, embedder: Any) -> dict[str, Any]:
+def _assistant_outcome(item: Item, *, settings: Settings, retrieval_only: bool) -> Outcome:
     corpus = settings.corpus_dir
     references = reference_spans(item, corpus)
     passages = assistant.retrieve(item.question, k=10, settings=settings)
     retrieved = [SourceSpan(Path(p.source).name, p.start, p.end) for p in passages]
     rank = first_hit_rank(retrieved, references) if item.answerable else None
+    if retrieval_only:
+        return Outcome(rank=rank, answer=None)
     answer = assistant.answer(item.question, settings=settings)
-
     quote_spans = [SourceSpan(Path(q.source).name, q.start, q.end) for q in answer.quotes]
     valid = sum(
         locate(q.text, corpus_text(corpus, Path(q.source).name)) is not None for q in answer.quotes
     )
-    vectors = embed_passages(embedder, [answer.text, item.reference_answer])
-    metrics: dict[str, Any] = {
-        "refused": answer.refused,
-        "quotes_shown": len(answer.quotes),
-        "quotes_valid": valid,
-        "quotes_rejected": len(answer.rejected_quotes),
-        "similarity": round(cosine(vectors[0], vectors[1]), 4),
-    }
-    if item.answerable:
-        metrics.update(
-            {
-                "rank": rank,
-                "hit@1": hit_at(rank, 1),
-                "hit@3": hit_at(rank, 3),
-                "hit@5": hit_at(rank, 5),
-                "mrr@10": reciprocal_rank(rank, 10),
-                "grounded": (not answer.refused) and grounded(quote_spans, references),
-                "key_fact_recall": 0.0
-                if answer.refused
-                else key_fact_recall(answer.text, item.key_facts),
-                "wrongly_refused": answer.refused,
-            }
-        )
-    else:
-        metrics["correctly_refused"] = answer.refused
-    return {
-        "id": item.id,
-        "kind": item.kind,
-        "split": item.split,
-        "question": item.question,
-        "answerable": item.answerable,
-        "reference_answer": item.reference_answer,
-        "answer": answer.text,
-        "refusal_reason": answer.refusal_reason,
-        "quotes": [
+    return Outcome(
+        rank=rank,
+        answer=answer.text,
+        refused=answer.refused,
+        refusal_reason=answer.refusal_reason,
+        quotes=tuple(
             {
                 "text": q.text,
                 "document": Path(q.source).name,
@@ -120,32 +140,92 @@ def _evaluate_item(item: Item, settings: Settings, embedder: Any) -> dict[str, A
                 "end": q.end,
             }
             for q in answer.quotes
-        ],
-        "rejected_quotes": [{"text": r.text, "reason": r.reason} for r in answer.rejected_quotes],
+        ),
+        quotes_valid=valid,
+        grounded=(not answer.refused) and grounded(quote_spans, references),
+        rejected_quotes=tuple({"text": r.text, "reason": r.reason} for r in answer.rejected_quotes),
+        timings={stage: getattr(answer.timings, stage) for stage in STAGES},
+        prompt_tokens=answer.prompt_tokens,
+        completion_tokens=answer.completion_tokens,
+        model=answer.model,
+        backend=answer.backend,
+        settings_hash=answer.settings_hash,
+        prompt_version=answer.prompt_version,
+    )
+
+
+def _score(item: Item, outcome: Outcome, embedder: Any) -> dict[str, Any]:
+    metrics: dict[str, Any] = {"refused": outcome.refused}
+    if item.answerable:
+        metrics.update(
+            {
+                "rank": outcome.rank,
+                "hit@1": hit_at(outcome.rank, 1),
+                "hit@3": hit_at(outcome.rank, 3),
+                "hit@5": hit_at(outcome.rank, 5),
+                "mrr@10": reciprocal_rank(outcome.rank, 10),
+            }
+        )
+    if outcome.answer is not None:
+        vectors = embed_passages(embedder, [outcome.answer, item.reference_answer])
+        metrics.update(
+            {
+                "quotes_shown": len(outcome.quotes),
+                "quotes_valid": outcome.quotes_valid,
+                "quotes_rejected": len(outcome.rejected_quotes),
+                "similarity": round(cosine(vectors[0], vectors[1]), 4),
+            }
+        )
+        if item.answerable:
+            metrics.update(
+                {
+                    "grounded": outcome.grounded,
+                    "key_fact_recall": 0.0
+                    if outcome.refused
+                    else key_fact_recall(outcome.answer, item.key_facts),
+                    "wrongly_refused": outcome.refused,
+                }
+            )
+        else:
+            metrics["correctly_refused"] = outcome.refused
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "split": item.split,
+        "question": item.question,
+        "answerable": item.answerable,
+        "reference_answer": item.reference_answer,
+        "answer": outcome.answer,
+        "refusal_reason": outcome.refusal_reason,
+        "quotes": list(outcome.quotes),
+        "rejected_quotes": list(outcome.rejected_quotes),
         "metrics": metrics,
-        "timings": {stage: getattr(answer.timings, stage) for stage in STAGES},
-        "prompt_tokens": answer.prompt_tokens,
-        "completion_tokens": answer.completion_tokens,
-        "model": answer.model,
-        "backend": answer.backend,
-        "settings_hash": answer.settings_hash,
-        "prompt_version": answer.prompt_version,
+        "timings": {stage: outcome.timings.get(stage) for stage in STAGES},
+        "prompt_tokens": outcome.prompt_tokens,
+        "completion_tokens": outcome.completion_tokens,
+        "model": outcome.model,
+        "backend": outcome.backend,
+        "settings_hash": outcome.settings_hash,
+        "prompt_version": outcome.prompt_version,
     }
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Metrics overall and per kind."""
-    summary: dict[str, Any] = {"overall": _aggregate(results), "per_kind": {}}
+    """Metrics overall, per kind and per split (dev / holdout)."""
+    summary: dict[str, Any] = {"overall": _aggregate(results), "per_kind": {}, "per_split": {}}
     for kind in sorted({r["kind"] for r in results}):
         summary["per_kind"][kind] = _aggregate([r for r in results if r["kind"] == kind])
+    # dev is what the settings were tuned on; a held-out score far below it means overfitting.
+    for split in sorted({r["split"] for r in results}):
+        summary["per_split"][split] = _aggregate([r for r in results if r["split"] == split])
     return summary
 
 
 def _aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
     answerable = [r for r in results if r["answerable"]]
     unanswerable = [r for r in results if not r["answerable"]]
-    shown = sum(r["metrics"]["quotes_shown"] for r in results)
-    valid = sum(r["metrics"]["quotes_valid"] for r in results)
+    shown = sum(r["metrics"].get("quotes_shown", 0) for r in results)
+    valid = sum(r["metrics"].get("quotes_valid", 0) for r in results)
 
     def avg(rows: Iterable[dict[str, Any]], key: str) -> float | None:
         value = mean(
@@ -155,6 +235,7 @@ def _aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
 
     aggregate: dict[str, Any] = {
         "items": len(results),
+        "errors": sum(str(r["refusal_reason"] or "").startswith("error: ") for r in results),
         "hit@1": avg(answerable, "hit@1"),
         "hit@3": avg(answerable, "hit@3"),
         "hit@5": avg(answerable, "hit@5"),
@@ -166,11 +247,11 @@ def _aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
         "similarity": avg(answerable, "similarity"),
         "unanswerable_refused": avg(unanswerable, "correctly_refused"),
         "answerable_wrongly_refused": avg(answerable, "wrongly_refused"),
-        "prompt_tokens_mean": mean(r["prompt_tokens"] for r in results),
-        "completion_tokens_mean": mean(r["completion_tokens"] for r in results),
+        "prompt_tokens_mean": _round(mean(r["prompt_tokens"] or None for r in results)),
+        "completion_tokens_mean": _round(mean(r["completion_tokens"] or None for r in results)),
     }
     for stage in STAGES:
-        values = [r["timings"][stage] for r in results]
+        values = [r["timings"][stage] for r in results if r["timings"].get(stage) is not None]
         aggregate[f"{stage}_p50_s"] = _round(percentile(values, 50))
         aggregate[f"{stage}_p95_s"] = _round(percentile(values, 95))
     return aggregate
@@ -199,13 +280,18 @@ def markdown_report(run: RunResult) -> str:
         f"- created: {meta['created_at']}; items: {meta['items']}; {meta['seconds']} s",
         f"- backend: {meta['backend']}; model: {meta['model']}; settings: {meta['settings_hash']}",
         "",
-        "| metric | overall | " + " | ".join(run.summary["per_kind"]) + " |",
-        "| --- | --- | " + " | ".join("---" for _ in run.summary["per_kind"]) + " |",
+    ]
+    columns = {"overall": run.summary["overall"]}
+    splits = run.summary.get("per_split", {})
+    if len(splits) > 1:
+        columns.update({f"split {name}": values for name, values in splits.items()})
+    columns.update(run.summary["per_kind"])
+    lines += [
+        "| metric | " + " | ".join(columns) + " |",
+        "| --- | " + " | ".join("---" for _ in columns) + " |",
     ]
     for metric in HEADLINE_METRICS:
-        cells = [_cell(run.summary["overall"].get(metric))] + [
-            _cell(kind.get(metric)) for kind in run.summary["per_kind"].values()
-        ]
+        cells = [_cell(values.get(metric)) for values in columns.values()]
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
     lines += ["", "## Items", ""]
     for item in run.items:

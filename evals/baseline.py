@@ -1,0 +1,149 @@
+"""The baseline: what a user gets from plain llama-index defaults, with our embedder and model.
+
+``SimpleDirectoryReader`` over the corpus folder, ``VectorStoreIndex`` with the default chunking
+(1024 tokens, 200 overlap) in llama-index's in-memory store, and ``CitationQueryEngine`` with its
+defaults (top 2 chunks, re-split into 512-token numbered sources, English citation prompt). The
+same embedding model and the same language model (the assistant's own model server) answer.
+
+Scored by the same code as the assistant (``evals.runner``), with these translations:
+
+- quotes: the numbered sources the answer cites (``[n]``), each counted as one shown quote;
+  valid when it stands (modulo whitespace) in the document file or in its clean text;
+- a retrieved or cited chunk "holds" a reference quote when it overlaps the reference span in the
+  clean text, or when the reference quote stands inside the chunk;
+- refused: the answer cites nothing, or says in so many words that the sources do not tell
+  (``REFUSAL``) — CitationQueryEngine has no refusal of its own.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from assistant.quotes import NormalizedText, locate
+from assistant.settings import Settings
+from evals.metrics import SourceSpan
+from evals.reference import Item, corpus_text, reference_spans
+from evals.runner import Outcome
+from ingest.embed import build_embedder
+
+LABEL = "llama-index baseline"
+
+_CITATION = re.compile(r"\[(\d+)\]")
+_SOURCE_PREFIX = re.compile(r"^Source \d+:\n")
+#: Phrases with which a model says the sources do not answer the question (English, as the
+#: default prompt is, and Dutch, as the questions mostly are).
+REFUSAL = re.compile(
+    r"(none of the (provided )?sources|(do|does) not (contain|provide|mention|include|specify)"
+    r"|no (information|mention)|not (mentioned|specified|provided|stated)|cannot (be )?answer"
+    r"|niet (vermeld|genoemd|beschreven|gespecificeerd|te beantwoorden)|geen informatie"
+    r"|bevatten geen|kan (ik )?(deze vraag )?niet)",
+    re.IGNORECASE,
+)
+
+
+class Baseline:
+    """``CitationQueryEngine`` over a default ``VectorStoreIndex`` of ``settings.corpus_dir``."""
+
+    def __init__(self, settings: Settings) -> None:
+        from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+        from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
+        from llama_index.core.query_engine import CitationQueryEngine
+
+        import assistant
+
+        self._settings = settings
+        backend = assistant.default_assistant(settings).backend
+        self._model, self._backend = backend.model, backend.name
+        # A copy of the assistant's chat model (the same server), with a token counter: it
+        # reads the server's usage figures from each response.
+        self._tokens = TokenCountingHandler()
+        llm = backend.llm.model_copy()
+        documents = SimpleDirectoryReader(str(settings.corpus_dir)).load_data()
+        index = VectorStoreIndex.from_documents(documents, embed_model=build_embedder(settings))
+        self._engine = CitationQueryEngine.from_args(index, llm=llm)
+        # The response synthesizer gives the model llama-index's global callback manager; ours
+        # goes on afterwards (the same model object) so that no global setting changes.
+        llm.callback_manager = CallbackManager([self._tokens])
+        self._raw: dict[str, NormalizedText] = {}
+
+    def __call__(self, item: Item) -> Outcome:
+        from llama_index.core.schema import QueryBundle
+
+        references = reference_spans(item, self._settings.corpus_dir)
+        self._tokens.reset_counts()
+        started = time.perf_counter()
+        query = QueryBundle(item.question)
+        retrieved = self._engine.retrieve(query)
+        retrieved_at = time.perf_counter()
+        response = self._engine.synthesize(query, retrieved)
+        finished = time.perf_counter()
+
+        rank = None
+        if item.answerable:
+            for position, hit in enumerate(retrieved, start=1):
+                if self._holds(hit.node, hit.node.get_content(), references):
+                    rank = position
+                    break
+        text = str(getattr(response, "response", "") or "").strip()
+        cited = sorted({int(n) for n in _CITATION.findall(text)})
+        sources = response.source_nodes
+        quotes = []
+        valid = 0
+        holds = False
+        for number in cited:
+            if not 1 <= number <= len(sources):
+                continue  # a citation of a source that was not given: nothing to show
+            source = sources[number - 1].node
+            chunk = _SOURCE_PREFIX.sub("", source.get_content()).strip()
+            document = str(source.metadata.get("file_name", ""))
+            valid += self._verbatim(chunk, document)
+            holds = holds or self._holds(source, chunk, references)
+            quotes.append({"text": chunk, "document": document, "source_number": number})
+        refused = not quotes or bool(REFUSAL.search(text))
+        return Outcome(
+            rank=rank,
+            answer=text,
+            refused=refused,
+            refusal_reason="no source cited or says the sources do not tell" if refused else None,
+            quotes=tuple(quotes),
+            quotes_valid=valid,
+            grounded=holds and not refused,
+            timings={
+                "retrieve": retrieved_at - started,
+                "llm": finished - retrieved_at,
+                "total": finished - started,
+            },
+            prompt_tokens=self._tokens.prompt_llm_token_count,
+            completion_tokens=self._tokens.completion_llm_token_count,
+            model=self._model,
+            backend=self._backend,
+            prompt_version="llama-index CitationQueryEngine defaults",
+        )
+
+    def _verbatim(self, chunk: str, document: str) -> bool:
+        if not document:
+            return False
+        if document not in self._raw:
+            path = self._settings.corpus_dir / document
+            self._raw[document] = NormalizedText(path.read_text(encoding="utf-8"))
+        return (
+            locate(chunk, self._raw[document]) is not None
+            or locate(chunk, corpus_text(self._settings.corpus_dir, document)) is not None
+        )
+
+    def _holds(self, node: Any, chunk: str, references: list[SourceSpan]) -> bool:
+        document = Path(str(node.metadata.get("file_name", ""))).name
+        mine = [r for r in references if r.document == document]
+        if not mine:
+            return False
+        span = locate(chunk, corpus_text(self._settings.corpus_dir, document))
+        if span is not None and any(
+            SourceSpan(document, span.start, span.end).overlaps(r) for r in mine
+        ):
+            return True
+        clean = corpus_text(self._settings.corpus_dir, document)
+        inside = NormalizedText(chunk)
+        return any(locate(clean.original[r.start : r.end], inside) is not None for r in mine)

@@ -1,0 +1,243 @@
+"""``report.html``: the run's tables and plots in one self-contained file (images inlined).
+
+Every text that comes from a document, a question or the model is escaped: a reference item or
+an answer holding HTML shows as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from evals.compare import Delta
+from evals.metrics import HEADLINE_METRICS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from evals.runner import RunResult
+
+#: Rates shown as bars per kind and side by side (all between 0 and 1, higher is better except
+#: the wrongly refused share).
+RATES = (
+    "hit@5",
+    "mrr@10",
+    "grounding",
+    "key_fact_recall",
+    "similarity",
+    "unanswerable_refused",
+    "answerable_wrongly_refused",
+)
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 78em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.regression { background: #fdd; font-weight: bold; }
+.better { background: #dfd; }
+.violation { color: #a00; font-weight: bold; }
+img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
+blockquote { margin: 0.3em 0; padding-left: 0.6em; border-left: 3px solid #9bc; color: #333; }
+details { margin: 0.2em 0; }
+"""
+
+
+def html_report(
+    run: RunResult,
+    *,
+    baseline: RunResult | None = None,
+    side_by_side: list[Delta] | None = None,
+    earlier_label: str | None = None,
+    deltas: list[Delta] | None = None,
+    violations: list[str] | None = None,
+) -> str:
+    """The whole report as one HTML document."""
+    meta = run.meta
+    parts = [
+        "<!DOCTYPE html><html lang='nl'><head><meta charset='utf-8'>",
+        f"<title>Eval report {escape(str(meta['created_at']))}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        "<h1>Eval report</h1>",
+        "<p>"
+        + escape(
+            f"created {meta['created_at']}; {meta['items']} items in {meta['seconds']} s; "
+            f"backend {meta['backend']}; model {meta['model']}; settings {meta['settings_hash']}"
+        )
+        + "</p>",
+    ]
+    if violations:
+        parts.append("<h2>Threshold violations</h2><ul>")
+        parts += [f"<li class='violation'>{escape(v)}</li>" for v in violations]
+        parts.append("</ul>")
+    if baseline is not None and side_by_side is not None:
+        parts.append("<h2>Assistant and llama-index baseline, side by side</h2>")
+        parts.append(_delta_table(side_by_side, "baseline", "assistant", overall_only=True))
+        parts.append(_image(_comparison_bars(run, baseline, "baseline")))
+    if deltas is not None and earlier_label is not None:
+        parts.append(f"<h2>Compared with {escape(earlier_label)}</h2>")
+        parts.append(_delta_table(deltas, "before", "after", overall_only=False))
+    parts.append("<h2>Metrics overall and per kind</h2>")
+    parts.append(_summary_table(run))
+    parts.append(_image(_per_kind_bars(run)))
+    parts.append("<h2>Latency</h2>")
+    parts.append(_image(_latency_plot(run, baseline)))
+    parts.append("<h2>Items</h2>")
+    parts.append(_items(run))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return escape(str(value))
+
+
+def _summary_table(run: RunResult) -> str:
+    columns = {"overall": run.summary["overall"]}
+    splits = run.summary.get("per_split", {})
+    if len(splits) > 1:
+        columns.update({f"split {name}": values for name, values in splits.items()})
+    columns.update(run.summary["per_kind"])
+    rows = ["<table><tr><th>metric</th>"]
+    rows += [f"<th>{escape(name)}</th>" for name in columns]
+    rows.append("</tr>")
+    for metric in (*HEADLINE_METRICS, "prompt_tokens_mean", "completion_tokens_mean"):
+        rows.append(
+            f"<tr><th>{escape(metric)}</th>"
+            + "".join(
+                f"<td class='num'>{_number(values.get(metric))}</td>" for values in columns.values()
+            )
+            + "</tr>"
+        )
+    rows.append("</table>")
+    return "".join(rows)
+
+
+def _delta_table(deltas: list[Delta], before: str, after: str, *, overall_only: bool) -> str:
+    rows = [
+        f"<table><tr><th>scope</th><th>metric</th><th>{escape(before)}</th>"
+        f"<th>{escape(after)}</th><th>change</th></tr>"
+    ]
+    for delta in deltas:
+        if overall_only and delta.scope != "overall":
+            continue
+        change = delta.change
+        css = ""
+        if change is not None and delta.regression:
+            css = " class='regression'"
+        elif (
+            change is not None
+            and Delta(delta.scope, delta.metric, delta.after, delta.before).regression
+        ):
+            css = " class='better'"
+        rows.append(
+            f"<tr{css}><td>{escape(delta.scope)}</td><td>{escape(delta.metric)}</td>"
+            f"<td class='num'>{_number(delta.before)}</td>"
+            f"<td class='num'>{_number(delta.after)}</td>"
+            f"<td class='num'>{'–' if change is None else f'{change:+.3f}'}</td></tr>"
+        )
+    rows.append("</table>")
+    return "".join(rows)
+
+
+def _items(run: RunResult) -> str:
+    rows = ["<table><tr><th>id</th><th>kind</th><th>question and answer</th><th>result</th></tr>"]
+    for item in run.items:
+        metrics = item["metrics"]
+        answer = item.get("answer")
+        quotes = "".join(
+            f"<blockquote>{escape(q['text'])}<br><small>{escape(str(q.get('document', '')))}"
+            f"</small></blockquote>"
+            for q in item.get("quotes", [])
+        )
+        body = f"<b>{escape(item['question'])}</b>"
+        if answer is not None:
+            body += f"<details><summary>{escape(answer[:160])}</summary>{escape(answer)}{quotes}"
+            body += f"<p><i>reference:</i> {escape(item['reference_answer'])}</p></details>"
+        flags = ", ".join(
+            f"{escape(k)}={_number(v)}"
+            for k, v in metrics.items()
+            if k in ("rank", "grounded", "key_fact_recall", "similarity", "refused")
+        )
+        rows.append(
+            f"<tr><td>{escape(item['id'])}</td><td>{escape(item['kind'])}</td>"
+            f"<td>{body}</td><td>{flags}</td></tr>"
+        )
+    rows.append("</table>")
+    return "".join(rows)
+
+
+def _image(figure: Figure | None) -> str:
+    if figure is None:
+        return ""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f"<img alt='plot' src='data:image/png;base64,{data}'>"
+
+
+def _figure(width: float, height: float) -> tuple[Figure, Any]:
+    # The object-oriented API without pyplot: no global figure state, no GUI backend needed.
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height))
+    return figure, figure.subplots()
+
+
+def _per_kind_bars(run: RunResult) -> Figure | None:
+    kinds = list(run.summary["per_kind"])
+    metrics = [
+        m for m in RATES if any(run.summary["per_kind"][k].get(m) is not None for k in kinds)
+    ]
+    if not kinds or not metrics:
+        return None
+    figure, axes = _figure(11, 4)
+    width = 0.8 / len(metrics)
+    for index, metric in enumerate(metrics):
+        values = [run.summary["per_kind"][k].get(metric) or 0.0 for k in kinds]
+        positions = [k + index * width for k in range(len(kinds))]
+        axes.bar(positions, values, width, label=metric)
+    axes.set_xticks([k + 0.4 - width / 2 for k in range(len(kinds))], kinds)
+    axes.set_ylim(0, 1.05)
+    axes.set_title("Metrics per kind of question")
+    axes.legend(fontsize=8, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    return figure
+
+
+def _comparison_bars(run: RunResult, other: RunResult, label: str) -> Figure:
+    metrics = [m for m in ("hit@1", "hit@3", *RATES, "quote_validity")]
+    metrics = list(dict.fromkeys(metrics))
+    figure, axes = _figure(11, 4)
+    positions = range(len(metrics))
+    ours = [run.summary["overall"].get(m) or 0.0 for m in metrics]
+    theirs = [other.summary["overall"].get(m) or 0.0 for m in metrics]
+    axes.bar([p - 0.2 for p in positions], theirs, 0.4, label=label, color="#bbb")
+    axes.bar([p + 0.2 for p in positions], ours, 0.4, label="assistant", color="#2a7ab9")
+    axes.set_xticks(list(positions), metrics, rotation=30, ha="right")
+    axes.set_ylim(0, 1.05)
+    axes.set_title("Overall: assistant and " + label)
+    axes.legend()
+    return figure
+
+
+def _latency_plot(run: RunResult, baseline: RunResult | None) -> Figure | None:
+    series = {"assistant": [i["timings"].get("total") for i in run.items]}
+    if baseline is not None:
+        series["baseline"] = [i["timings"].get("total") for i in baseline.items]
+    series = {k: [v for v in values if v is not None] for k, values in series.items()}
+    if not any(series.values()):
+        return None
+    figure, axes = _figure(9, 3.5)
+    axes.hist(
+        list(series.values()), bins=20, label=list(series), color=["#2a7ab9", "#bbb"][: len(series)]
+    )
+    axes.set_xlabel("seconds per question (total)")
+    axes.set_ylabel("questions")
+    axes.set_title("Latency distribution")
+    axes.legend()
+    return figure
