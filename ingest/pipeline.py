@@ -143,6 +143,33 @@ def ingest(
         )
 
 
+def remove_documents(
+    document_ids: Sequence[str], *, settings: Settings, embedder: BaseEmbedding | None = None
+) -> IngestReport:
+    """Take documents out of the index (chunks, clean text, BM25). Their files are not touched:
+    a file still in the corpus folder comes back with the next ``python -m ingest``."""
+    started = time.perf_counter()
+    with _exclusive(settings.index_dir / "ingest.lock"):
+        manifest = Manifest.load(settings.index_dir / "manifest.json")
+        unknown = [d for d in document_ids if d not in manifest.documents]
+        if unknown:
+            raise AssistantError(
+                f"No document with id {', '.join(unknown)} in the index.",
+                hint="Run `python -m ingest --status` to list the documents and their ids.",
+            )
+        store = ChunkStore(settings, embedder or build_embedder(settings))
+        tally = _Tally()
+        for doc_id in document_ids:
+            _remove(doc_id, manifest, store, settings.index_dir, tally)
+        _refresh_bm25(manifest, store, settings.index_dir, force=False)
+        return IngestReport(
+            removed=tuple(tally.removed),
+            documents_total=len(manifest.documents),
+            chunks_total=len(manifest.chunk_ids()),
+            seconds=time.perf_counter() - started,
+        )
+
+
 def expected_config(settings: Settings, embedding_dim: int) -> IndexConfig:
     return IndexConfig(
         embedding_backend=settings.embedding_backend,
@@ -287,11 +314,19 @@ def _prune(
     for doc_id, record in list(manifest.documents.items()):
         if doc_id in seen or Path(record.source).exists():
             continue
-        del manifest.documents[doc_id]
-        manifest.save()
-        store.delete_document(doc_id)
-        (index_dir / "documents" / f"{doc_id}.json").unlink(missing_ok=True)
-        tally.removed.append(record.source)
+        _remove(doc_id, manifest, store, index_dir, tally)
+
+
+def _remove(
+    doc_id: str, manifest: Manifest, store: ChunkStore, index_dir: Path, tally: _Tally
+) -> None:
+    # The record goes first: a crash after this line leaves orphans the next run sweeps away,
+    # never a record whose chunks are gone.
+    record = manifest.documents.pop(doc_id)
+    manifest.save()
+    store.delete_document(doc_id)
+    (index_dir / "documents" / f"{doc_id}.json").unlink(missing_ok=True)
+    tally.removed.append(record.source)
 
 
 def _sweep_orphans(manifest: Manifest, store: ChunkStore, index_dir: Path) -> None:

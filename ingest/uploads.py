@@ -1,0 +1,90 @@
+"""Files uploaded through the web UI: checked, given a safe name, kept in ``data_dir/uploads``.
+
+A browser sends any file name it likes (``../../etc/passwd``, control characters, 300 characters
+of emoji); only the checked, sanitised name is ever used on disk, and the file always lands in
+the uploads folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.settings import Settings
+
+#: The formats ingestion reads (ingest/load.py).
+ALLOWED_SUFFIXES = (".pdf", ".docx", ".html", ".htm", ".md", ".txt")
+_UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
+_MAX_NAME = 120
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    path: Path  # where the file now is, inside the uploads folder
+    original_name: str
+
+
+@dataclass(frozen=True)
+class RejectedUpload:
+    original_name: str
+    reason: str
+
+
+def uploads_dir(settings: Settings) -> Path:
+    return settings.data_dir / "uploads"
+
+
+def safe_name(name: str) -> str:
+    """A file name without folders, control or shell characters, of bounded length."""
+    base = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name)
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
+    stem, suffix = Path(base).stem, Path(base).suffix.lower()
+    stem = _UNSAFE.sub("_", stem).strip(" ._") or "document"
+    return stem[: _MAX_NAME - len(suffix)] + suffix
+
+
+def store_upload(source: Path, original_name: str, settings: Settings) -> StoredUpload:
+    """Copy an uploaded temporary file into the uploads folder under a safe, unused name.
+
+    Raises ValueError (with a message for the user) for a format we cannot read or a file over
+    the size limit; nothing is written then.
+    """
+    name = safe_name(original_name)
+    suffix = Path(name).suffix
+    if suffix not in ALLOWED_SUFFIXES:
+        raise ValueError(
+            f"{original_name}: bestandstype {suffix or '(geen)'} wordt niet ondersteund; "
+            f"gebruik {', '.join(ALLOWED_SUFFIXES)}."
+        )
+    size = source.stat().st_size
+    limit = int(settings.max_file_mb * 2**20)
+    if size > limit:
+        raise ValueError(
+            f"{original_name}: {size / 2**20:.1f} MiB is groter dan de limiet van "
+            f"{settings.max_file_mb:g} MiB (ASSISTANT_MAX_FILE_MB)."
+        )
+    folder = uploads_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    if target.exists() and _digest(target) != _digest(source):
+        # Another document under the same name: keep both (the same file again replaces itself).
+        target = folder / f"{Path(name).stem}-{_digest(source)[:8]}{suffix}"
+    resolved = target.resolve()
+    if resolved.parent != folder.resolve():  # belt and braces: safe_name already prevents it
+        raise ValueError(f"{original_name}: ongeldige bestandsnaam.")
+    partial = resolved.with_name(resolved.name + ".part")
+    shutil.copyfile(source, partial)
+    partial.replace(resolved)
+    return StoredUpload(resolved, original_name)
+
+
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
