@@ -8,10 +8,10 @@ QUESTION ?= Wat constateert de ROB over de publieke dienstverlening?
 
 .PHONY: run ask test bench eval eval-smoke clean-venv
 
-# Until the web UI lands, the main job is: index the corpus (if needed), then answer a question.
+# Index the corpus (only what changed), then serve the web UI on http://127.0.0.1:7860.
 run: $(VENV)/.installed
 	$(BIN)/python -m ingest
-	$(BIN)/python -m assistant ask --stream "$(QUESTION)"
+	$(BIN)/python app.py
 
 ask: $(VENV)/.installed
 	$(BIN)/python -m assistant ask --stream "$(QUESTION)"

@@ -7,6 +7,7 @@ Imported first by every package of this project. It only sets variables the user
 - ``OMP_WAIT_POLICY=PASSIVE``: the embedded embedder uses OpenMP; with the default busy-wait policy
   a query sometimes took 1.7 s instead of 40 ms on a busy 2-core machine.
 - ``ANONYMIZED_TELEMETRY=False``: Chroma must not try to phone home.
+- ``GRADIO_ANALYTICS_ENABLED=False``: neither may Gradio (the web UI).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def configure() -> None:
         os.environ.setdefault("NLTK_DATA", str(static / "nltk_cache"))
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     # Hugging Face libraries pulled in transitively must never try the hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Default embedding model per backend (used when ``embedding_model`` is left empty).
@@ -32,6 +32,10 @@ _DEPLOYMENT_FIELDS = frozenset(
         "ollama_timeout_s",
         "max_file_mb",
         "model_cache_dir",
+        "ui_host",
+        "ui_port",
+        "ui_users",
+        "ui_concurrency",
     }
 )
 
@@ -197,6 +201,26 @@ class Settings(BaseSettings):
         "slot gets the full context window; on 2 cores two slots were no faster in total.",
     )
 
+    # --- web UI (app.py) ----------------------------------------------------------------------
+    ui_host: str = Field(
+        "127.0.0.1",
+        description="Address the web UI listens on. Keep 127.0.0.1 unless the UI must be reached "
+        "from other machines; then set a login (ui_users) and put a TLS proxy in front.",
+    )
+    ui_port: int = Field(7860, ge=1, le=65535, description="Port of the web UI.")
+    ui_users: SecretStr | None = Field(
+        None,
+        description="Login for the web UI: `name:password` pairs separated by commas. Empty: no "
+        "login (only sensible on 127.0.0.1).",
+    )
+    ui_concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Questions the web UI handles at once (more wait in Gradio's queue). The "
+        "model server is shared; its requests queue there.",
+    )
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.chunk_overlap >= self.chunk_size:
@@ -204,7 +228,23 @@ class Settings(BaseSettings):
                 f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size "
                 f"({self.chunk_size})"
             )
+        self.ui_credentials()  # fails early on a malformed login list
         return self
+
+    def ui_credentials(self) -> list[tuple[str, str]]:
+        """The web UI's logins from ``ui_users`` (empty list: no login)."""
+        if self.ui_users is None or not self.ui_users.get_secret_value().strip():
+            return []
+        pairs = []
+        for entry in self.ui_users.get_secret_value().split(","):
+            name, separator, password = entry.strip().partition(":")
+            if not separator or not name or not password:
+                raise ValueError(
+                    "ui_users must be `name:password` pairs separated by commas "
+                    "(an entry lacks its name or password)"
+                )
+            pairs.append((name, password))
+        return pairs
 
     # --- derived values ----------------------------------------------------------------------
     @property

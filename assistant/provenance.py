@@ -1,0 +1,118 @@
+"""An answer with its provenance, for export (Markdown, JSON) and for staff feedback (JSONL).
+
+Quotes are exported with their document, page and character offsets in the document's clean
+text, so anyone can check them later; the settings hash and model say what produced them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from assistant.types import Answer
+
+_feedback_lock = threading.Lock()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _quotes(answer: Answer) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": number,
+            "text": q.text,
+            "document": q.document,
+            "file": Path(q.source).name if q.source else "",
+            "title": q.title,
+            "page": q.page,
+            "start": q.start,
+            "end": q.end,
+        }
+        for number, q in enumerate(answer.quotes, start=1)
+    ]
+
+
+def export_json(answer: Answer) -> str:
+    """The question, the answer, its quotes with offsets, model, settings hash and time."""
+    payload = {
+        "exported_at": _now(),
+        "question": answer.question,
+        "answer": answer.text,
+        "refused": answer.refused,
+        "refusal_reason": answer.refusal_reason,
+        "quotes": _quotes(answer),
+        "model": answer.model,
+        "backend": answer.backend,
+        "settings_hash": answer.settings_hash,
+        "prompt_version": answer.prompt_version,
+        "answered_at": answer.created_at,
+        "seconds": round(answer.timings.total, 2),
+    }
+    return json.dumps(payload, ensure_ascii=False, indent=2)
+
+
+def export_markdown(answer: Answer) -> str:
+    """The same provenance as a readable Markdown document."""
+    lines = [
+        f"# {answer.question}",
+        "",
+        ("_Geen antwoord:_ " if answer.refused else "") + answer.text,
+        "",
+    ]
+    if answer.quotes:
+        lines += ["## Citaten", ""]
+        for quote in _quotes(answer):
+            where = quote["title"] + (f", p. {quote['page']}" if quote["page"] is not None else "")
+            lines += [
+                f"{quote['number']}. > {quote['text']}",
+                "",
+                f"   — {where} ({quote['file']}, tekens {quote['start']}–{quote['end']})",
+                "",
+            ]
+    lines += [
+        "## Herkomst",
+        "",
+        f"- model: {answer.model} ({answer.backend})",
+        f"- instellingen: {answer.settings_hash}; prompts: {answer.prompt_version}",
+        f"- beantwoord: {answer.created_at}; geëxporteerd: {_now()}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def append_feedback(
+    path: Path, answer: Answer, rating: Literal["up", "down"] | None, comment: str = ""
+) -> dict[str, Any]:
+    """Append one feedback record (a JSON line) and return it.
+
+    The record holds what ``python -m evals.feedback`` needs to draft a reference item: the
+    question, the answer and its verified quotes with their files.
+    """
+    record = {
+        "created_at": _now(),
+        "rating": rating,
+        "comment": comment.strip(),
+        "question": answer.question,
+        "answer": answer.text,
+        "refused": answer.refused,
+        "quotes": _quotes(answer),
+        "model": answer.model,
+        "backend": answer.backend,
+        "settings_hash": answer.settings_hash,
+        "prompt_version": answer.prompt_version,
+        "answered_at": answer.created_at,
+    }
+    line = json.dumps(record, ensure_ascii=False) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _feedback_lock, path.open("a", encoding="utf-8") as handle:
+        # One write of one line, then fsync: a crash leaves whole lines behind, never half of one
+        # glued to the next.
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return record

@@ -1,0 +1,170 @@
+"""The UI's building blocks without a browser: escaping, highlighting, export, feedback, uploads."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import ConfigurationError
+from assistant.presentation import answer_html, error_html, passage_html, quote_label
+from assistant.provenance import append_feedback, export_json, export_markdown
+from assistant.settings import Settings
+from assistant.types import Answer, Passage, Quote, Timings
+from evals.feedback import draft_item
+from ingest.uploads import safe_name, store_upload, uploads_dir
+
+EVIL = "<script>alert(1)</script> <img src=x onerror=alert(2)> [klik](javascript:alert(3))"
+DOCUMENT = "Inleiding. " + EVIL + " Het kabinet investeert 5 miljoen euro in de uitvoering. Slot."
+
+
+def _answer(*, refused: bool = False) -> Answer:
+    start = DOCUMENT.index("Het kabinet")
+    end = DOCUMENT.index(" Slot.")
+    quote = Quote(
+        text=DOCUMENT[start:end],
+        document="doc-1",
+        title="Titel <b>vet</b>",
+        page=3,
+        start=start,
+        end=end,
+        source="/corpus/nota.txt",
+    )
+    passage = Passage(
+        text=EVIL, document="doc-1", title="Titel", score=1.0, start=0, end=10, page=None
+    )
+    return Answer(
+        question="Wat investeert het kabinet? " + EVIL,
+        text="Het kabinet investeert 5 miljoen euro. " + EVIL,
+        refused=refused,
+        quotes=() if refused else (quote,),
+        rejected_quotes=(),
+        passages=(passage,),
+        model="qwen <model>",
+        backend="embedded",
+        prompt_version="v1",
+        settings_hash="abc123",
+        timings=Timings(total=12.34),
+        created_at="2026-11-26T10:00:00+00:00",
+    )
+
+
+def test_answer_html_escapes_model_and_document_text() -> None:
+    html = answer_html(_answer())
+    assert "<script>" not in html and "<img" not in html and "<b>vet" not in html
+    assert "&lt;script&gt;" in html and "&lt;b&gt;vet&lt;/b&gt;" in html
+    assert "class='ba-answer'" in html and "class='ba-quote'" in html
+    assert "Titel &lt;b&gt;vet&lt;/b&gt;, p. 3" in html
+    assert "qwen &lt;model&gt; · embedded · 12.3 s" in html
+
+
+def test_refusal_looks_different_and_shows_possible_passages() -> None:
+    html = answer_html(_answer(refused=True))
+    assert "class='ba-refusal'" in html and "Geen antwoord" in html
+    assert "Mogelijk relevante passages" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<script>" not in error_html("Fout <script>", "hint <b>")
+
+
+def test_passage_marks_exactly_the_quoted_span() -> None:
+    answer = _answer()
+    html = passage_html(DOCUMENT, answer.quotes[0])
+    marked = html.split("<mark>")[1].split("</mark>")[0]
+    assert marked == answer.quotes[0].text
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert quote_label(1, answer.quotes[0]).startswith("[1] Titel <b>vet</b>, p. 3: “Het kabinet")
+
+
+def test_exports_carry_the_provenance() -> None:
+    answer = _answer()
+    data = json.loads(export_json(answer))
+    assert data["question"] == answer.question and data["answer"] == answer.text
+    quote = data["quotes"][0]
+    assert DOCUMENT[quote["start"] : quote["end"]] == quote["text"]
+    assert quote["file"] == "nota.txt" and quote["page"] == 3
+    assert data["model"] == "qwen <model>" and data["settings_hash"] == "abc123"
+    assert data["answered_at"] and data["exported_at"]
+    markdown = export_markdown(answer)
+    assert "> Het kabinet investeert 5 miljoen euro in de uitvoering." in markdown
+    assert "abc123" in markdown and "qwen <model>" in markdown
+
+
+def test_feedback_lines_are_whole_under_concurrency_and_become_drafts(tmp_path: Path) -> None:
+    path = tmp_path / "feedback.jsonl"
+    answer = _answer()
+    threads = [
+        threading.Thread(target=append_feedback, args=(path, answer, "up", f"opmerking {i}"))
+        for i in range(20)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    assert sorted(r["comment"] for r in records) == sorted(f"opmerking {i}" for i in range(20))
+
+    draft = draft_item(records[0])
+    assert draft["question"] == answer.question and draft["answerable"] is True
+    assert draft["sources"] == [{"document": "nota.txt", "quote": answer.quotes[0].text}]
+    assert draft["reference_answer"] == answer.text and draft["review"]
+    refused = append_feedback(path, _answer(refused=True), "up", "")
+    assert draft_item(refused)["kind"] == "unanswerable"
+    assert draft_item({**refused, "rating": "down"})["answerable"] is None  # a person decides
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("nota.pdf", "nota.pdf"),
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\windows\\evil.DOCX", "evil.docx"),
+        ("<img src=x onerror=alert(1)>.txt", "img src_x onerror_alert_1.txt"),
+        ("beleid\x00\x1b[31m.md", "beleid_31m.md"),
+        ("Überblick – Verordnung.html", "Überblick _ Verordnung.html"),
+        ("....txt", "document.txt"),
+        ("a" * 300 + ".txt", "a" * 116 + ".txt"),
+    ],
+)
+def test_upload_names_are_sanitised(name: str, expected: str) -> None:
+    assert safe_name(name) == expected
+
+
+def test_uploads_stay_in_the_uploads_folder_and_respect_limits(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(max_file_mb=0.001)
+    source = tmp_path / "in.txt"
+    source.write_text("Een korte notitie.", encoding="utf-8")
+    stored = store_upload(source, "../../buiten.txt", settings)
+    assert stored.path.parent == uploads_dir(settings).resolve()
+    assert stored.path.name == "buiten.txt" and stored.path.read_text() == "Een korte notitie."
+    # Another file under the same name is kept beside it; the same file again replaces itself.
+    other = tmp_path / "other.txt"
+    other.write_text("Iets anders.", encoding="utf-8")
+    assert store_upload(other, "buiten.txt", settings).path != stored.path
+    assert store_upload(source, "buiten.txt", settings).path == stored.path
+
+    big = tmp_path / "groot.txt"
+    big.write_bytes(b"x" * 2048)
+    with pytest.raises(ValueError, match="groter dan de limiet"):
+        store_upload(big, "groot.txt", settings)
+    with pytest.raises(ValueError, match="niet ondersteund"):
+        store_upload(source, "programma.exe", settings)
+    # Refused files left nothing behind; no half-written copies either.
+    names = sorted(p.name for p in uploads_dir(settings).iterdir())
+    assert len(names) == 2 and "buiten.txt" in names
+    assert any(n.startswith("buiten-") and n.endswith(".txt") for n in names)
+
+
+def test_ui_login_setting(make_settings: Callable[..., Settings]) -> None:
+    assert make_settings().ui_credentials() == []
+    settings = make_settings(ui_users="anna:geheim1, bram:geheim2")
+    assert settings.ui_credentials() == [("anna", "geheim1"), ("bram", "geheim2")]
+    assert "geheim" not in repr(settings) and "geheim" not in settings.model_dump_json()
+    with pytest.raises(ConfigurationError, match="name:password"):
+        make_settings(ui_users="anna")
+    assert make_settings().hash() == settings.hash()  # where and for whom, not what
