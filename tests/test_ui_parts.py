@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import ConfigurationError
+from assistant.errors import AssistantError, ConfigurationError
 from assistant.presentation import answer_html, error_html, passage_html, quote_label
 from assistant.provenance import append_feedback, export_json, export_markdown
 from assistant.settings import Settings
@@ -168,3 +168,19 @@ def test_ui_login_setting(make_settings: Callable[..., Settings]) -> None:
     with pytest.raises(ConfigurationError, match="name:password"):
         make_settings(ui_users="anna")
     assert make_settings().hash() == settings.hash()  # where and for whom, not what
+
+
+def test_status_names_an_empty_index_and_an_unreachable_model(
+    make_settings: Callable[..., Settings],
+) -> None:
+    from app import Services, status_markdown
+    from tests.servers import free_port
+
+    settings = make_settings(llm_backend="ollama", ollama_host=f"http://127.0.0.1:{free_port()}")
+    services = Services(settings)
+    status = status_markdown(services)
+    assert "De index is leeg" in status and "0 documenten" in status
+    with pytest.raises(AssistantError):
+        services.answerer()
+    status = status_markdown(services)
+    assert "Het taalmodel is niet beschikbaar" in status and "unreachable" in status
