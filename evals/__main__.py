@@ -54,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
         "the same embedder and model; the report puts both side by side.",
     )
     parser.add_argument(
+        "--judge",
+        metavar="MODEL",
+        help="Also score answers with llama-index's CorrectnessEvaluator using this Ollama model "
+        "(at OLLAMA_HOST); reported separately: small local judges are unreliable.",
+    )
+    parser.add_argument(
         "--retrieval-only",
         action="store_true",
         help="Score retrieval only, without asking the model (seconds instead of an hour; for "
@@ -66,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         help="TOML with metric limits; crossing one makes the exit code 1.",
     )
     args = parser.parse_args(argv)
-    if args.baseline and args.retrieval_only:
-        parser.error("--baseline needs answers; leave out --retrieval-only.")
+    if (args.baseline or args.judge) and args.retrieval_only:
+        parser.error("--baseline and --judge need answers; leave out --retrieval-only.")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     overrides: dict[str, object] = {}
@@ -86,13 +92,20 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         earlier = load_run(args.compare) if args.compare else None
         out = args.out or RUNS / datetime.now().strftime("%Y%m%d-%H%M%S")
-        run = evaluate(items, settings, retrieval_only=args.retrieval_only)
+        judge = None
+        if args.judge:
+            from evals.judge import Judge
+
+            judge = Judge(settings, args.judge)
+        run = evaluate(items, settings, retrieval_only=args.retrieval_only, judge=judge)
         write_run(run, out)  # kept even if the baseline below fails
         baseline = None
         if args.baseline:
             from evals.baseline import LABEL, Baseline
 
-            baseline = evaluate(items, settings, system=Baseline(settings), label=LABEL)
+            baseline = evaluate(
+                items, settings, system=Baseline(settings), label=LABEL, judge=judge
+            )
             write_run(baseline, out / "baseline")
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -81,6 +81,15 @@ def html_report(
     parts.append("<h2>Metrics overall and per kind</h2>")
     parts.append(_summary_table(run))
     parts.append(_image(_per_kind_bars(run)))
+    if meta.get("judge"):
+        overall = run.summary["overall"]
+        parts.append(
+            f"<h2>LLM judge ({escape(str(meta['judge']))})</h2><p>A second opinion from "
+            "llama-index's CorrectnessEvaluator; small local judges are unreliable, so this is "
+            "not a gate.</p><table><tr><th>judge_score (1-5)</th><th>judge_passing</th></tr>"
+            f"<tr><td class='num'>{_number(overall.get('judge_score'))}</td>"
+            f"<td class='num'>{_number(overall.get('judge_passing'))}</td></tr></table>"
+        )
     parts.append("<h2>Latency</h2>")
     parts.append(_image(_latency_plot(run, baseline)))
     parts.append("<h2>Items</h2>")

@@ -81,6 +81,7 @@ def evaluate(
     retrieval_only: bool = False,
     system: Callable[[Item], Outcome] | None = None,
     label: str = "assistant",
+    judge: Callable[[str, str, str], dict[str, Any]] | None = None,
 ) -> RunResult:
     """Run ``system`` (default: the assistant's public API) on every item and score it, with a
     progress bar and the time left on stderr. ``retrieval_only`` skips the answers (tuning)."""
@@ -98,7 +99,7 @@ def evaluate(
             # of answers: it is scored as a refusal and counted under "errors".
             log.warning("%s: %s", item.id, exc)
             outcome = Outcome(rank=None, answer="", refused=True, refusal_reason=f"error: {exc}")
-        results.append(_score(item, outcome, embedder))
+        results.append(_score(item, outcome, embedder, judge))
     meta = {
         "system": label,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -106,6 +107,7 @@ def evaluate(
         "settings": settings.model_dump(mode="json"),
         "items": len(items),
         "retrieval_only": retrieval_only,
+        "judge": getattr(judge, "model", None),
         "seconds": round(time.perf_counter() - started, 1),
         "model": results[0]["model"] if results else None,
         "backend": results[0]["backend"] if results else None,
@@ -154,7 +156,12 @@ def _assistant_outcome(item: Item, *, settings: Settings, retrieval_only: bool) 
     )
 
 
-def _score(item: Item, outcome: Outcome, embedder: Any) -> dict[str, Any]:
+def _score(
+    item: Item,
+    outcome: Outcome,
+    embedder: Any,
+    judge: Callable[[str, str, str], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     metrics: dict[str, Any] = {"refused": outcome.refused}
     if item.answerable:
         metrics.update(
@@ -186,6 +193,8 @@ def _score(item: Item, outcome: Outcome, embedder: Any) -> dict[str, Any]:
                     "wrongly_refused": outcome.refused,
                 }
             )
+            if judge is not None and not outcome.refused:
+                metrics.update(judge(item.question, outcome.answer, item.reference_answer))
         else:
             metrics["correctly_refused"] = outcome.refused
     return {
@@ -247,6 +256,9 @@ def _aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
         "similarity": avg(answerable, "similarity"),
         "unanswerable_refused": avg(unanswerable, "correctly_refused"),
         "answerable_wrongly_refused": avg(answerable, "wrongly_refused"),
+        # The optional LLM judge, over the answered answerable items (None: not run).
+        "judge_score": avg(answerable, "judge_score"),
+        "judge_passing": avg(answerable, "judge_passing"),
         "prompt_tokens_mean": _round(mean(r["prompt_tokens"] or None for r in results)),
         "completion_tokens_mean": _round(mean(r["completion_tokens"] or None for r in results)),
     }
@@ -293,6 +305,19 @@ def markdown_report(run: RunResult) -> str:
     for metric in HEADLINE_METRICS:
         cells = [_cell(values.get(metric)) for values in columns.values()]
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    if run.meta.get("judge"):
+        lines += [
+            "",
+            f"## LLM judge ({run.meta['judge']}; a second opinion, unreliable with small models)",
+            "",
+            "| scope | judge_score (1-5) | judge_passing |",
+            "| --- | --- | --- |",
+        ]
+        for name, values in columns.items():
+            lines.append(
+                f"| {name} | {_cell(values.get('judge_score'))} | "
+                f"{_cell(values.get('judge_passing'))} |"
+            )
     lines += ["", "## Items", ""]
     for item in run.items:
         status = "weigert" if item["metrics"]["refused"] else "antwoordt"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from evals.baseline import REFUSAL
 from evals.compare import compare
 from evals.html_report import html_report
@@ -122,3 +124,30 @@ def test_baseline_refusal_rule() -> None:
     assert REFUSAL.search("De bronnen bevatten geen informatie over de begroting.")
     assert REFUSAL.search("Dat wordt in de documenten niet vermeld [1].")
     assert not REFUSAL.search("Het kabinet trekt 2 miljard euro uit voor de uitvoering [2].")
+
+
+def test_judge_refuses_to_start_without_its_ollama() -> None:
+    from assistant.errors import BackendError
+    from assistant.settings import load_settings
+    from evals.judge import Judge
+    from tests.servers import free_port
+
+    settings = load_settings(ollama_host=f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(BackendError, match=r"The judge cannot run: Ollama at .* is unreachable"):
+        Judge(settings, "qwen2.5:7b-instruct")
+
+
+def test_judge_scores_are_summarised_and_reported_apart() -> None:
+    from evals.runner import markdown_report
+
+    run = _run(1.0)
+    run.items[0]["metrics"].update(judge_score=5.0, judge_passing=True)
+    run.items[1]["metrics"].update(judge_score=2.0, judge_passing=False)
+    judged = RunResult(
+        items=run.items, summary=summarize(run.items), meta={**run.meta, "judge": "qwen:7b"}
+    )
+    assert judged.summary["overall"]["judge_score"] == 3.5
+    assert judged.summary["overall"]["judge_passing"] == 0.5
+    assert "## LLM judge (qwen:7b" in markdown_report(judged)
+    assert "LLM judge (qwen:7b)" in html_report(judged)
+    assert "LLM judge" not in markdown_report(run)  # not run: not reported

@@ -183,3 +183,19 @@ def test_model_not_pulled_names_the_fix(make_settings: Any) -> None:
         assert backend.name == "embedded" and "does not have the model" in backend.note
     finally:
         server.shutdown()
+
+
+def test_eval_judge_scores_an_answer_over_ollama(ollama_host: str) -> None:
+    from evals.judge import Judge
+
+    judge = Judge(load_settings(ollama_host=ollama_host), CHAT_MODEL)
+    verdict = judge(
+        "Hoeveel regionale samenwerkingsverbanden zijn er?",
+        "Er zijn meer dan 1200 formele en informele regionale samenwerkingsverbanden.",
+        "Meer dan 1200 formele en informele regionale samenwerkingsverbanden.",
+    )
+    # The 0.5B model is no reliable judge; what must hold is the protocol and the recording.
+    assert set(verdict) == {"judge_score", "judge_passing", "judge_feedback"}
+    score = verdict["judge_score"]
+    assert score is None or 1.0 <= score <= 5.0, verdict
+    assert verdict["judge_feedback"]
