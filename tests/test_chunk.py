@@ -75,3 +75,13 @@ def test_chunk_ids_are_deterministic_and_carry_page_numbers() -> None:
     assert {c.page for c in first} == {1, 2, 3}
     for chunk in first:
         assert chunk.page == document.page_at(chunk.start)
+
+
+def test_a_chunk_whose_text_occurs_earlier_gets_its_own_offsets() -> None:
+    # Found by tests/test_fuzz_chunking.py: the last chunk "0 0." also stands inside the first.
+    text = "0. 0 0 0 0 0. 0 0 0 0000 0a0a 0a0a0 0a-0a 0000a0a. 0 0."
+    document = clean_document(
+        LoadedDocument(path=Path("x.txt"), format="txt", title="x", segments=(Segment(text),))
+    )
+    chunks = chunk_document("doc", document, chunk_size=50, chunk_overlap=0)
+    assert [(c.start, c.end) for c in chunks] == [(0, 50), (51, 55)]
