@@ -38,10 +38,9 @@ def _quotes(answer: Answer) -> list[dict[str, Any]]:
     ]
 
 
-def export_json(answer: Answer) -> str:
-    """The question, the answer, its quotes with offsets, model, settings hash and time."""
-    payload = {
-        "exported_at": _now(),
+def provenance(answer: Answer) -> dict[str, Any]:
+    """What was asked and answered, with which quotes (and offsets), model and settings."""
+    return {
         "question": answer.question,
         "answer": answer.text,
         "refused": answer.refused,
@@ -54,6 +53,11 @@ def export_json(answer: Answer) -> str:
         "answered_at": answer.created_at,
         "seconds": round(answer.timings.total, 2),
     }
+
+
+def export_json(answer: Answer) -> str:
+    """The answer's provenance as JSON, stamped with the export time."""
+    payload = {"exported_at": _now(), **provenance(answer)}
     return json.dumps(payload, ensure_ascii=False, indent=2)
 
 
@@ -97,15 +101,7 @@ def append_feedback(
         "created_at": _now(),
         "rating": rating,
         "comment": comment.strip(),
-        "question": answer.question,
-        "answer": answer.text,
-        "refused": answer.refused,
-        "quotes": _quotes(answer),
-        "model": answer.model,
-        "backend": answer.backend,
-        "settings_hash": answer.settings_hash,
-        "prompt_version": answer.prompt_version,
-        "answered_at": answer.created_at,
+        **provenance(answer),
     }
     line = json.dumps(record, ensure_ascii=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -120,6 +120,18 @@ def _finished(page: Any, count: int = 1) -> Any:
     return page.locator(selector).nth(count - 1)
 
 
+def _upload(page: Any, path: Path, *, expect: str = "toegevoegd") -> str:
+    """Upload a file in the Documenten tab; returns the status once it contains ``expect``."""
+    page.get_by_role("tab", name="Documenten").click()
+    page.set_input_files("#upload input[type=file]", str(path))
+    page.click("#add")
+    page.wait_for_function(
+        f"document.querySelector('#documents-status').innerText.includes({json.dumps(expect)})",
+        timeout=180_000,
+    )
+    return str(page.locator("#documents-status").inner_text())
+
+
 def _record_timing(name: str, seconds: float) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / "timings.json"
@@ -204,13 +216,7 @@ def test_uploaded_document_can_be_asked_about(page: Any, tmp_path: Path) -> None
         "Het Loket Wegwijs helpt ondernemers met vergunningen en subsidies.\n",
         encoding="utf-8",
     )
-    page.get_by_role("tab", name="Documenten").click()
-    page.set_input_files("#upload input[type=file]", str(document))
-    page.click("#add")
-    page.wait_for_function(
-        "document.querySelector('#documents-status').innerText.includes('toegevoegd')",
-        timeout=180_000,
-    )
+    _upload(page, document)
     assert "Notitie loket Wegwijs.txt" in page.locator("#documents").inner_text()
     _shot(page, "4-uploaded")
     page.get_by_role("tab", name="Vragen").click()
@@ -229,12 +235,7 @@ def test_document_with_script_shows_as_text(page: Any, tmp_path: Path) -> None:
         "De Proefcommissie Veenkoloniën adviseert over het waterbeheer in de Veenkoloniën."
     )
     document.write_text(payload + "\n", encoding="utf-8")
-    page.get_by_role("tab", name="Documenten").click()
-    page.set_input_files("#upload input[type=file]", str(document))
-    page.click("#add")
-    page.wait_for_function(
-        "document.querySelector('#documents-status').innerText.length > 0", timeout=180_000
-    )
+    _upload(page, document)
     page.get_by_role("tab", name="Vragen").click()
     _ask(page, "Wat adviseert de Proefcommissie Veenkoloniën?")
     message = _finished(page)
@@ -278,13 +279,8 @@ def test_bad_upload_is_rejected_and_nothing_else_changes(
     junk.write_bytes(bytes(range(256)) * 64)  # binary with a .txt name
     page.get_by_role("tab", name="Documenten").click()
     before = page.locator("#documents").inner_text()
-    page.set_input_files("#upload input[type=file]", str(junk))
-    page.click("#add")
-    page.wait_for_function(
-        "document.querySelector('#documents-status').innerText.includes('✗')", timeout=120_000
-    )
+    status = _upload(page, junk, expect="✗")
     _shot(page, "8-bad-upload")
-    status = page.locator("#documents-status").inner_text()
     assert "rapport.txt" in status
     assert page.locator("#documents").inner_text() == before
     assert not (app_url[1] / "uploads" / "rapport.txt").exists()
@@ -293,13 +289,7 @@ def test_bad_upload_is_rejected_and_nothing_else_changes(
 def test_document_can_be_removed(page: Any, app_url: tuple[str, Path], tmp_path: Path) -> None:
     document = tmp_path / "Tijdelijke notitie.txt"
     document.write_text("Deze tijdelijke notitie wordt straks weer verwijderd.\n", encoding="utf-8")
-    page.get_by_role("tab", name="Documenten").click()
-    page.set_input_files("#upload input[type=file]", str(document))
-    page.click("#add")
-    page.wait_for_function(
-        "document.querySelector('#documents-status').innerText.includes('toegevoegd')",
-        timeout=120_000,
-    )
+    _upload(page, document)
     assert (app_url[1] / "uploads" / "Tijdelijke notitie.txt").exists()
     page.locator("#remove-pick input").click()
     page.get_by_role("option", name=re.compile("Tijdelijke notitie")).click()
