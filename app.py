@@ -120,6 +120,16 @@ def status_markdown(services: Services) -> str:
             f"<span class='ba-status-problem'>Het taalmodel is niet beschikbaar: "
             f"{escape(problem.message)}</span> {escape(problem.hint)}"
         )
+    if manifest.config is not None:
+        from ingest.pipeline import check_config
+
+        try:
+            check_config(manifest.config, services.settings)
+        except AssistantError as exc:
+            lines.append(
+                f"<span class='ba-status-problem'>{escape(exc.message)}</span> "
+                f"{escape(exc.hint or '')}"
+            )
     if documents == 0:
         lines.append(
             "<span class='ba-status-problem'>De index is leeg.</span> Voeg documenten toe in het "

@@ -184,3 +184,15 @@ def test_status_names_an_empty_index_and_an_unreachable_model(
         services.answerer()
     status = status_markdown(services)
     assert "Het taalmodel is niet beschikbaar" in status and "unreachable" in status
+
+
+def test_status_names_an_index_built_with_other_settings(
+    corpus_index: tuple[Settings, object],
+) -> None:
+    from app import Services, status_markdown
+    from assistant.settings import load_settings
+
+    settings, _ = corpus_index
+    other = load_settings(**{**settings.model_dump(), "chunk_size": 512, "ui_users": None})
+    status = status_markdown(Services(other))
+    assert "built with other settings" in status and "--rebuild" in status
