@@ -388,6 +388,7 @@ class Answerer:
                     start=span.start,
                     end=span.end,
                     source=stored.source,
+                    heading=stored.text.heading_at(span.start),
                 )
             )
         return quotes, rejected

@@ -46,7 +46,7 @@ def _where(title: str, page: int | None, heading: str | None = None) -> str:
 def quote_label(number: int, quote: Quote) -> str:
     """Plain text naming a quote in a list: ``[2] Title, p. 4: "begin of the quote..."``."""
     snippet = quote.text if len(quote.text) <= 60 else quote.text[:57].rstrip() + "..."
-    return f"[{number}] {_where(quote.title, quote.page)}: “{snippet}”"
+    return f"[{number}] {_where(quote.title, quote.page, quote.heading)}: “{snippet}”"
 
 
 def streaming_html(text: str) -> str:
@@ -73,7 +73,7 @@ def answer_html(answer: Answer) -> str:
         )
     quotes = "".join(
         f"<li><blockquote class='ba-quote'>{escape(q.text)}</blockquote>"
-        f"<span class='ba-cite'>{escape(_where(q.title, q.page))}</span></li>"
+        f"<span class='ba-cite'>{escape(_where(q.title, q.page, q.heading))}</span></li>"
         for q in answer.quotes
     )
     return (
@@ -106,7 +106,7 @@ def passage_html(document_text: str, quote: Quote) -> str:
     after = document_text[quote.end : end] + ("…" if end < len(document_text) else "")
     quoted = document_text[quote.start : quote.end]
     return (
-        f"<p><b>{escape(_where(quote.title, quote.page))}</b></p>"
+        f"<p><b>{escape(_where(quote.title, quote.page, quote.heading))}</b></p>"
         f"<div class='ba-passage'>{escape(before)}<mark>{escape(quoted)}</mark>"
         f"{escape(after)}</div>"
     )

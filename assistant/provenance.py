@@ -31,6 +31,7 @@ def _quotes(answer: Answer) -> list[dict[str, Any]]:
             "file": Path(q.source).name if q.source else "",
             "title": q.title,
             "page": q.page,
+            "section": q.heading,
             "start": q.start,
             "end": q.end,
         }
@@ -73,6 +74,7 @@ def export_markdown(answer: Answer) -> str:
         lines += ["## Citaten", ""]
         for quote in _quotes(answer):
             where = quote["title"] + (f", p. {quote['page']}" if quote["page"] is not None else "")
+            where += f", § {quote['section']}" if quote["section"] else ""
             lines += [
                 f"{quote['number']}. > {quote['text']}",
                 "",

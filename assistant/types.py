@@ -33,6 +33,7 @@ class Quote:
     start: int
     end: int
     source: str = ""
+    heading: str | None = None  # the section the quote stands in, where the document has them
 
 
 @dataclass(frozen=True)

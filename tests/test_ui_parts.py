@@ -32,6 +32,7 @@ def _answer(*, refused: bool = False) -> Answer:
         start=start,
         end=end,
         source="/corpus/nota.txt",
+        heading="2. Financiën",
     )
     passage = Passage(
         text=EVIL, document="doc-1", title="Titel", score=1.0, start=0, end=10, page=None
@@ -57,7 +58,7 @@ def test_answer_html_escapes_model_and_document_text() -> None:
     assert "<script>" not in html and "<img" not in html and "<b>vet" not in html
     assert "&lt;script&gt;" in html and "&lt;b&gt;vet&lt;/b&gt;" in html
     assert "class='ba-answer'" in html and "class='ba-quote'" in html
-    assert "Titel &lt;b&gt;vet&lt;/b&gt;, p. 3" in html
+    assert "Titel &lt;b&gt;vet&lt;/b&gt;, p. 3, § 2. Financiën" in html
     assert "qwen &lt;model&gt; · embedded · 12.3 s" in html
 
 
@@ -75,7 +76,8 @@ def test_passage_marks_exactly_the_quoted_span() -> None:
     marked = html.split("<mark>")[1].split("</mark>")[0]
     assert marked == answer.quotes[0].text
     assert "&lt;script&gt;" in html and "<script>" not in html
-    assert quote_label(1, answer.quotes[0]).startswith("[1] Titel <b>vet</b>, p. 3: “Het kabinet")
+    label = quote_label(1, answer.quotes[0])
+    assert label.startswith("[1] Titel <b>vet</b>, p. 3, § 2. Financiën: “Het kabinet")
 
 
 def test_exports_carry_the_provenance() -> None:
@@ -84,7 +86,7 @@ def test_exports_carry_the_provenance() -> None:
     assert data["question"] == answer.question and data["answer"] == answer.text
     quote = data["quotes"][0]
     assert DOCUMENT[quote["start"] : quote["end"]] == quote["text"]
-    assert quote["file"] == "nota.txt" and quote["page"] == 3
+    assert quote["file"] == "nota.txt" and quote["page"] == 3 and quote["section"] == "2. Financiën"
     assert data["model"] == "qwen <model>" and data["settings_hash"] == "abc123"
     assert data["answered_at"] and data["exported_at"]
     markdown = export_markdown(answer)
