@@ -181,6 +181,11 @@ def _items(run: RunResult) -> str:
     return "".join(rows)
 
 
+def _value(value: float | None) -> float:
+    """A metric for a bar: NaN (no bar) where it was not measured, rather than a false 0."""
+    return float("nan") if value is None else float(value)
+
+
 def _image(figure: Figure | None) -> str:
     if figure is None:
         return ""
@@ -208,7 +213,7 @@ def _per_kind_bars(run: RunResult) -> Figure | None:
     figure, axes = _figure(11, 4)
     width = 0.8 / len(metrics)
     for index, metric in enumerate(metrics):
-        values = [run.summary["per_kind"][k].get(metric) or 0.0 for k in kinds]
+        values = [_value(run.summary["per_kind"][k].get(metric)) for k in kinds]
         positions = [k + index * width for k in range(len(kinds))]
         axes.bar(positions, values, width, label=metric)
     axes.set_xticks([k + 0.4 - width / 2 for k in range(len(kinds))], kinds)
@@ -223,14 +228,14 @@ def _comparison_bars(run: RunResult, other: RunResult, label: str) -> Figure:
     metrics = list(dict.fromkeys(metrics))
     figure, axes = _figure(11, 4)
     positions = range(len(metrics))
-    ours = [run.summary["overall"].get(m) or 0.0 for m in metrics]
-    theirs = [other.summary["overall"].get(m) or 0.0 for m in metrics]
+    ours = [_value(run.summary["overall"].get(m)) for m in metrics]
+    theirs = [_value(other.summary["overall"].get(m)) for m in metrics]
     axes.bar([p - 0.2 for p in positions], theirs, 0.4, label=label, color="#bbb")
     axes.bar([p + 0.2 for p in positions], ours, 0.4, label="assistant", color="#2a7ab9")
     axes.set_xticks(list(positions), metrics, rotation=30, ha="right")
     axes.set_ylim(0, 1.05)
-    axes.set_title("Overall: assistant and " + label)
-    axes.legend()
+    axes.set_title("Overall: assistant and " + label + " (wrongly_refused: lower is better)")
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncols=2)
     return figure
 
 
