@@ -92,12 +92,9 @@ def chunk_document(
     chunks: list[Chunk] = []
     search_from = 0
     previous_end = 0
-    for index, piece in enumerate(splitter.split_text(text)):
-        start = text.find(piece, search_from)
-        # A short chunk ("Zie bijlage.") can also occur earlier, inside the previous chunk; the
-        # real one reaches past the previous chunk's end (found by the chunking fuzz test).
-        while start >= 0 and start + len(piece) <= previous_end:
-            start = text.find(piece, start + 1)
+    pieces = [piece for piece in splitter.split_text(text) if piece.strip()]
+    for index, piece in enumerate(pieces):
+        start = _locate_chunk(text, piece, search_from, previous_end)
         if start < 0:
             raise AssistantError(
                 f"Internal error: chunk {index} of document {document_id} is not a substring of "
@@ -123,3 +120,28 @@ def chunk_document(
             )
         )
     return chunks
+
+
+def _locate_chunk(text: str, piece: str, search_from: int, previous_end: int) -> int:
+    """Where the splitter's next chunk ``piece`` starts in ``text`` (-1: nowhere).
+
+    A short chunk ("Zie bijlage.") can also stand earlier, inside the previous chunk, so the
+    first occurrence is not always the right one (found by the chunking fuzz test). The chunk
+    follows on from the previous one: it starts no later than the first non-space character
+    after the previous chunk and ends beyond it. Of such occurrences the last is taken; any of
+    them has the same text, and the last one leaves no gap.
+    """
+    limit = previous_end
+    while limit < len(text) and text[limit].isspace():
+        limit += 1
+    found = -1
+    candidate = text.find(piece, search_from)
+    while 0 <= candidate <= limit:
+        if candidate + len(piece) > previous_end:
+            found = candidate
+        candidate = text.find(piece, candidate + 1)
+    if found < 0:  # not adjacent (should not happen): the first occurrence that moves on
+        found = text.find(piece, search_from)
+        while found >= 0 and found + len(piece) <= previous_end:
+            found = text.find(piece, found + 1)
+    return found

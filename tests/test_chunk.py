@@ -85,3 +85,10 @@ def test_a_chunk_whose_text_occurs_earlier_gets_its_own_offsets() -> None:
     )
     chunks = chunk_document("doc", document, chunk_size=50, chunk_overlap=0)
     assert [(c.start, c.end) for c in chunks] == [(0, 50), (51, 55)]
+    # ... and a later case: "0. 0." stands at 45 too, ending inside the text still to cover.
+    text = "0. 0. 0. 0 0 0a0. 0 0 0a0a0a0a0. 0 0 0 0 0 0 0. 0. 0."
+    document = clean_document(
+        LoadedDocument(path=Path("x.txt"), format="txt", title="x", segments=(Segment(text),))
+    )
+    chunks = chunk_document("doc", document, chunk_size=50, chunk_overlap=0)
+    assert [(c.start, c.end) for c in chunks] == [(0, 47), (48, 53)]
