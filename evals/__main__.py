@@ -7,14 +7,15 @@ import logging
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from assistant import _runtime_env  # noqa: F401  (must run before heavy imports)
 from assistant.errors import AssistantError
-from assistant.settings import load_settings
+from assistant.settings import Settings, load_settings
 from evals.compare import compare, load_run, load_thresholds, markdown_comparison, violations
 from evals.html_report import html_report
-from evals.reference import KINDS, load_items, select
-from evals.runner import evaluate, write_run
+from evals.reference import KINDS, Item, load_items, select
+from evals.runner import RunResult, evaluate, write_run
 
 RUNS = Path(__file__).resolve().parent / "runs"
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
@@ -66,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         "tuning chunking, top-k and fusion).",
     )
     parser.add_argument(
+        "--rescore-baseline",
+        type=Path,
+        metavar="RUN",
+        help="Score the baseline answers saved in RUN again (after a change to the scoring), "
+        "without asking the model, and rewrite RUN's reports.",
+    )
+    parser.add_argument(
         "--thresholds",
         type=Path,
         default=THRESHOLDS,
@@ -91,28 +99,76 @@ def main(argv: list[str] | None = None) -> int:
             print("error: no reference items match these options.", file=sys.stderr)
             return 2
         earlier = load_run(args.compare) if args.compare else None
-        out = args.out or RUNS / datetime.now().strftime("%Y%m%d-%H%M%S")
-        judge = None
-        if args.judge:
-            from evals.judge import Judge
-
-            judge = Judge(settings, args.judge)
-        run = evaluate(items, settings, retrieval_only=args.retrieval_only, judge=judge)
-        write_run(run, out)  # kept even if the baseline below fails
-        baseline = None
-        if args.baseline:
-            from evals.baseline import LABEL, Baseline
-
-            baseline = evaluate(
-                items, settings, system=Baseline(settings), label=LABEL, judge=judge
-            )
-            write_run(baseline, out / "baseline")
+        baseline: RunResult | None
+        if args.rescore_baseline:
+            out = args.rescore_baseline
+            run, baseline = _rescore_baseline(out, settings)
+        else:
+            out = args.out or RUNS / datetime.now().strftime("%Y%m%d-%H%M%S")
+            run, baseline = _run(args, items, settings, out)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    return _report(args, out, run, baseline, earlier)
+
+
+def _run(
+    args: argparse.Namespace, items: list[Item], settings: Settings, out: Path
+) -> tuple[RunResult, RunResult | None]:
+    judge = None
+    if args.judge:
+        from evals.judge import Judge
+
+        judge = Judge(settings, args.judge)
+    run = evaluate(items, settings, retrieval_only=args.retrieval_only, judge=judge)
+    write_run(run, out)  # kept even if the baseline below fails
+    baseline = None
+    if args.baseline:
+        from evals.baseline import LABEL, Baseline
+
+        baseline = evaluate(items, settings, system=Baseline(settings), label=LABEL, judge=judge)
+        write_run(baseline, out / "baseline")
+    return run, baseline
+
+
+def _rescore_baseline(folder: Path, settings: Settings) -> tuple[RunResult, RunResult]:
+    from evals.baseline import LABEL, Baseline
+
+    ours, theirs = load_run(folder), load_run(folder / "baseline")
+    if ours["meta"]["settings_hash"] != settings.hash():
+        raise ValueError(
+            f"{folder} was run with settings {ours['meta']['settings_hash']}, these are "
+            f"{settings.hash()}; rescore with the same ASSISTANT_* settings."
+        )
+    run = RunResult(items=ours["items"], summary=ours["summary"], meta=ours["meta"])
+    saved = {item["id"]: item for item in theirs["items"]}
+    items = select(load_items(), ids=list(saved), split="all")
+    baseline_system = Baseline(settings)
+    baseline = evaluate(
+        items,
+        settings,
+        system=lambda item: baseline_system.rescore(item, saved[item.id]),
+        label=LABEL,
+    )
+    baseline.meta.update(
+        rescored_from=str(folder / "baseline" / "results.json"),
+        seconds=theirs["meta"]["seconds"],
+        created_at=theirs["meta"]["created_at"],
+    )
+    write_run(baseline, folder / "baseline")
+    return run, baseline
+
+
+def _report(
+    args: argparse.Namespace,
+    out: Path,
+    run: RunResult,
+    baseline: RunResult | None,
+    earlier: dict[str, Any] | None,
+) -> int:
     extra = []
     side_by_side = compare(baseline.summary, run.summary) if baseline else None
     if side_by_side:
@@ -136,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         encoding="utf-8",
     )
     overall = run.summary["overall"]
-    print(f"{len(items)} items -> {out}/report.html")
+    print(f"{len(run.items)} items -> {out}/report.html")
     if baseline:
         print(f"  {'metric':<28} {'assistant':>10} {'baseline':>10}")
     for key in (

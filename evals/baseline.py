@@ -11,8 +11,11 @@ Scored by the same code as the assistant (``evals.runner``), with these translat
   valid when it stands (modulo whitespace) in the document file or in its clean text;
 - a retrieved or cited chunk "holds" a reference quote when it overlaps the reference span in the
   clean text, or when the reference quote stands inside the chunk;
-- refused: the answer cites nothing, or says in so many words that the sources do not tell
-  (``REFUSAL``) — CitationQueryEngine has no refusal of its own.
+- refused: the answer says in so many words that the sources do not tell (``REFUSAL``) —
+  CitationQueryEngine has no refusal of its own. An answer that cites nothing is an answer
+  without quotes (its key facts count; it cannot be grounded).
+- a citation is any bracketed source number, as models write them: ``[2]``, ``[1, 3]``,
+  ``[Source 2]``, ``(Source 2, paragraph 1)``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,10 @@ from ingest.embed import build_embedder
 
 LABEL = "llama-index baseline"
 
-_CITATION = re.compile(r"\[(\d+)\]")
+#: A bracketed citation as the model writes it: [2], [1, 3], [Source 2], (Source 2, paragraph 1).
+_CITATION = re.compile(
+    r"[\[(]\s*(?:sources?|bronn?e?n?)?\s*(\d+(?:\s*(?:,|and|en|&)\s*(?:sources?\s*)?\d+)*)", re.I
+)
 _SOURCE_PREFIX = re.compile(r"^Source \d+:\n")
 #: Phrases with which a model says the sources do not answer the question (English, as the
 #: default prompt is, and Dutch, as the questions mostly are).
@@ -42,6 +48,16 @@ REFUSAL = re.compile(
     r"|bevatten geen|kan (ik )?(deze vraag )?niet)",
     re.IGNORECASE,
 )
+
+
+def cited_sources(text: str) -> list[int]:
+    """The source numbers an answer cites, in order, each once."""
+    numbers: list[int] = []
+    for group in _CITATION.findall(text):
+        for number in re.findall(r"\d+", group):
+            if int(number) not in numbers:
+                numbers.append(int(number))
+    return numbers
 
 
 class Baseline:
@@ -72,7 +88,6 @@ class Baseline:
     def __call__(self, item: Item) -> Outcome:
         from llama_index.core.schema import QueryBundle
 
-        references = reference_spans(item, self._settings.corpus_dir)
         self._tokens.reset_counts()
         started = time.perf_counter()
         query = QueryBundle(item.question)
@@ -80,20 +95,59 @@ class Baseline:
         retrieved_at = time.perf_counter()
         response = self._engine.synthesize(query, retrieved)
         finished = time.perf_counter()
+        return self._outcome(
+            item,
+            retrieved,
+            str(getattr(response, "response", "") or "").strip(),
+            response.source_nodes,
+            timings={
+                "retrieve": retrieved_at - started,
+                "llm": finished - retrieved_at,
+                "total": finished - started,
+            },
+            tokens=(self._tokens.prompt_llm_token_count, self._tokens.completion_llm_token_count),
+        )
 
+    def rescore(self, item: Item, saved: dict[str, Any]) -> Outcome:
+        """Score an answer the baseline gave earlier (an item of its ``results.json``) again,
+        without asking the model: retrieval and the numbered sources are deterministic, so they
+        are rebuilt; the answer, timings and tokens are the saved ones."""
+        from llama_index.core.schema import QueryBundle
+
+        retrieved = self._engine.retrieve(QueryBundle(item.question))
+        # The same numbered sources synthesize() gave the model (a private helper of the engine:
+        # re-implementing its splitting could drift from it).
+        sources = self._engine._create_citation_nodes(retrieved)
+        return self._outcome(
+            item,
+            retrieved,
+            saved["answer"] or "",
+            sources,
+            timings=saved["timings"],
+            tokens=(saved["prompt_tokens"], saved["completion_tokens"]),
+        )
+
+    def _outcome(
+        self,
+        item: Item,
+        retrieved: list[Any],
+        text: str,
+        sources: list[Any],
+        *,
+        timings: dict[str, float | None],
+        tokens: tuple[int, int],
+    ) -> Outcome:
+        references = reference_spans(item, self._settings.corpus_dir)
         rank = None
         if item.answerable:
             for position, hit in enumerate(retrieved, start=1):
                 if self._holds(hit.node, hit.node.get_content(), references):
                     rank = position
                     break
-        text = str(getattr(response, "response", "") or "").strip()
-        cited = sorted({int(n) for n in _CITATION.findall(text)})
-        sources = response.source_nodes
         quotes = []
         valid = 0
         holds = False
-        for number in cited:
+        for number in cited_sources(text):
             if not 1 <= number <= len(sources):
                 continue  # a citation of a source that was not given: nothing to show
             source = sources[number - 1].node
@@ -102,22 +156,18 @@ class Baseline:
             valid += self._verbatim(chunk, document)
             holds = holds or self._holds(source, chunk, references)
             quotes.append({"text": chunk, "document": document, "source_number": number})
-        refused = not quotes or bool(REFUSAL.search(text))
+        refused = not text or bool(REFUSAL.search(text))
         return Outcome(
             rank=rank,
             answer=text,
             refused=refused,
-            refusal_reason="no source cited or says the sources do not tell" if refused else None,
+            refusal_reason="says the sources do not tell" if refused else None,
             quotes=tuple(quotes),
             quotes_valid=valid,
             grounded=holds and not refused,
-            timings={
-                "retrieve": retrieved_at - started,
-                "llm": finished - retrieved_at,
-                "total": finished - started,
-            },
-            prompt_tokens=self._tokens.prompt_llm_token_count,
-            completion_tokens=self._tokens.completion_llm_token_count,
+            timings=timings,
+            prompt_tokens=tokens[0],
+            completion_tokens=tokens[1],
             model=self._model,
             backend=self._backend,
             prompt_version="llama-index CitationQueryEngine defaults",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from evals.baseline import REFUSAL
+from evals.baseline import REFUSAL, cited_sources
 from evals.compare import compare
 from evals.html_report import html_report
 from evals.runner import RunResult, summarize
@@ -151,3 +151,11 @@ def test_judge_scores_are_summarised_and_reported_apart() -> None:
     assert "## LLM judge (qwen:7b" in markdown_report(judged)
     assert "LLM judge (qwen:7b)" in html_report(judged)
     assert "LLM judge" not in markdown_report(run)  # not run: not reported
+
+
+def test_baseline_citations_as_models_write_them() -> None:
+    # The 1.5B model wrote "[Source 2]" where the prompt's example says "[2]".
+    assert cited_sources("Zo staat het er [2], en ook [1, 3].") == [2, 1, 3]
+    assert cited_sources("It was 16 [Source 3]. See (Source 2, paragraph 1).") == [3, 2]
+    assert cited_sources("[Sources 1 and 2]") == [1, 2]
+    assert cited_sources("Meer dan 85% (out of 5%) in 2023.") == []
