@@ -26,6 +26,7 @@ from pydantic_core import from_json
 
 from assistant.citations import MODES, Evidence
 from assistant.errors import QuestionError
+from assistant.injection import repeats_instructions
 from assistant.llm import LLMBackend
 from assistant.prompting import (
     Context,
@@ -48,6 +49,7 @@ _QUESTION_WORDS = (
     "hoelang noem geef beschrijf leg uit what which when why how who where many much "
     "een twee drie vier vijf zes zeven acht negen tien"
 )
+_EMPTY = Context(passage_text="", numbered_text="", sentences=(), passages=())
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
@@ -136,6 +138,11 @@ class Answerer:
         context = build_context(retrieval.passages, self._context_budget(checked, draft.language))
         messages = self._mode.messages(checked, draft.language, context)
         draft.timings["prompt"] = time.perf_counter() - mark
+        for sentence in context.withheld:
+            draft.notes.append(
+                f"withheld from the model, it reads as an instruction to it: "
+                f"{sentence.text.strip()[:120]} ({sentence.document})"
+            )
 
         llm_seconds = 0.0
         reply = _Reply()
@@ -197,9 +204,20 @@ class Answerer:
                 f"({', '.join(sorted({repr(ch) for ch in bad})[:5])}).",
                 hint="Type or paste the question again as plain text.",
             )
+        # Invisible format characters (bidi overrides, zero-width spaces, BOM) can disguise what
+        # a question says and split words for retrieval; joiners stay (some scripts need them).
+        cleaned = "".join(
+            ch for ch in cleaned if unicodedata.category(ch) != "Cf" or ch in "\u200c\u200d"
+        )
         cleaned = " ".join(cleaned.split())
         if not cleaned:
             raise QuestionError("The question is empty.", hint="Type a question.")
+        if not any(ch.isalnum() for ch in cleaned):
+            raise QuestionError(
+                "The question contains no words (only symbols, emoji or punctuation).",
+                hint="Ask the question in words, for example: Wat zegt de ROB over de "
+                "dienstverlening?",
+            )
         tokens = count_tokens(cleaned)
         if tokens > self._settings.question_max_tokens:
             raise QuestionError(
@@ -211,12 +229,15 @@ class Answerer:
 
     # --- steps ------------------------------------------------------------------------------
     def _context_budget(self, question: str, language: str) -> int:
-        empty = Context(passage_text="", numbered_text="", sentences=(), passages=())
         fixed = sum(
-            count_tokens(str(m.content)) for m in self._mode.messages(question, language, empty)
+            count_tokens(str(m.content)) for m in self._mode.messages(question, language, _EMPTY)
         )
         budget = self._settings.llm_context_window - self._settings.llm_max_tokens - fixed - 64
         return max(200, budget)
+
+    def _instructions(self, language: str) -> str:
+        """The text of the prompts without question and passages: what must never be echoed."""
+        return "\n".join(str(m.content) for m in self._mode.messages("", language, _EMPTY))
 
     def _call_model(
         self, messages: list[ChatMessage], reply: _Reply, context: Context
@@ -272,6 +293,8 @@ class Answerer:
         reason = None
         if not text:
             reason = "the model found no answer in the passages"
+        elif repeats_instructions(text, self._instructions(draft.language)):
+            reason = "the answer repeats the assistant's own instructions"
         elif not quotes:
             reason = "no verified quote supports the answer"
         elif coverage < self._settings.min_answer_support:
@@ -285,7 +308,7 @@ class Answerer:
             elif missing:
                 reason = f"the quotes do not mention what the question is about ({missing})"
         if reason is not None:
-            if text:
+            if text and not reason.startswith("the answer repeats"):
                 draft.notes.append(f"draft answer: {text}")
             return self._refusal(draft, retrieval.passages, reason)
         return self._result(

@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 
 from assistant.errors import ConfigurationError
+from assistant.injection import WITHHELD, addresses_the_model
 from assistant.types import Passage
 from ingest.chunk import sentence_spans, token_counter
 
@@ -103,6 +104,8 @@ class Context:
     numbered_text: str
     sentences: tuple[Sentence, ...]
     passages: tuple[Passage, ...]
+    #: Document sentences addressed to the model (prompt injection), left out of the prompt.
+    withheld: tuple[Sentence, ...] = ()
 
     def sentence(self, sentence_id: int) -> Sentence | None:
         if 1 <= sentence_id <= len(self.sentences):
@@ -111,10 +114,15 @@ class Context:
 
 
 def build_context(passages: tuple[Passage, ...], budget_tokens: int) -> Context:
-    """Number the passages and their sentences, in rank order, while they fit in the budget."""
+    """Number the passages and their sentences, in rank order, while they fit in the budget.
+
+    A sentence that addresses the model (see ``injection.py``) is withheld: it gets no number and
+    the plain passage shows ``[…]`` in its place.
+    """
     plain: list[str] = []
     blocks: list[str] = []
     sentences: list[Sentence] = []
+    withheld: list[Sentence] = []
     used: list[Passage] = []
     spent = 0
     for number, passage in enumerate(passages, start=1):
@@ -123,28 +131,31 @@ def build_context(passages: tuple[Passage, ...], budget_tokens: int) -> Context:
             header += f", pagina {passage.page}"
         lines = [header]
         numbered: list[Sentence] = []
+        held: list[Sentence] = []
         for start, end in sentence_spans(passage.text):
             text = " ".join(passage.text[start:end].split())
-            sentence_id = len(sentences) + len(numbered) + 1
-            numbered.append(
-                Sentence(
-                    id=sentence_id,
-                    passage=number,
-                    document=passage.document,
-                    start=passage.start + start,
-                    end=passage.start + end,
-                    text=passage.text[start:end],
-                )
+            sentence = Sentence(
+                id=len(sentences) + len(numbered) + 1,
+                passage=number,
+                document=passage.document,
+                start=passage.start + start,
+                end=passage.start + end,
+                text=passage.text[start:end],
             )
-            lines.append(f"[S{sentence_id}] {text}")
+            if addresses_the_model(text):
+                held.append(sentence)
+                continue
+            numbered.append(sentence)
+            lines.append(f"[S{sentence.id}] {text}")
         block = "\n".join(lines)
-        passage_block = f"{header}\n{passage.text}"
+        passage_block = f"{header}\n{_without(passage, held)}"
         cost = int(count_tokens(block) * _TOKEN_SAFETY) + 2
         if used and spent + cost > budget_tokens:
             break
         blocks.append(block)
         plain.append(passage_block)
         sentences.extend(numbered)
+        withheld.extend(held)
         used.append(passage)
         spent += cost
     return Context(
@@ -152,4 +163,14 @@ def build_context(passages: tuple[Passage, ...], budget_tokens: int) -> Context:
         numbered_text="\n\n".join(blocks),
         sentences=tuple(sentences),
         passages=tuple(used),
+        withheld=tuple(withheld),
     )
+
+
+def _without(passage: Passage, held: list[Sentence]) -> str:
+    """The passage's text with the withheld sentences replaced by a visible mark."""
+    text = passage.text
+    for sentence in reversed(held):
+        start, end = sentence.start - passage.start, sentence.end - passage.start
+        text = text[:start] + WITHHELD + text[end:]
+    return text

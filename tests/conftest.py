@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,14 @@ from assistant.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
+#: The small model end-to-end tests answer with (temperature 0 so runs repeat).
+SMALL_MODEL = {
+    "llm_backend": "embedded",
+    "llm_embedded_model": "qwen2.5-coder-0.5b",
+    "llm_temperature": 0.0,
+    "llm_parallel": 1,
+    "top_k": 4,
+}
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +74,26 @@ def corpus_copy(tmp_path: Path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(CORPUS, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def small_settings(corpus_index: tuple[Settings, Any]) -> Settings:
+    """The corpus index's settings with the small model."""
+    settings, _ = corpus_index
+    return load_settings(
+        data_dir=settings.data_dir,
+        corpus_dir=CORPUS,
+        model_cache_dir=settings.model_cache_dir,
+        **SMALL_MODEL,
+    )
+
+
+@pytest.fixture(scope="session")
+def assistant(small_settings: Settings, embedder: Any) -> Iterator[Any]:
+    """One answerer with the small model over the corpus index, shared by the whole session."""
+    from assistant.components import build_assistant
+
+    built = build_assistant(small_settings, embedder=embedder)
+    yield built
+    if built.backend.server is not None:
+        built.backend.server.stop()

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,36 +17,9 @@ from assistant.errors import IndexNotReadyError, QuestionError
 from assistant.settings import Settings, load_settings
 from assistant.types import Answer
 from ingest.manifest import read_document_text
-from tests.conftest import CORPUS, REPO
+from tests.conftest import CORPUS, REPO, SMALL_MODEL
 
 pytestmark = pytest.mark.slow
-
-SMALL_MODEL = {
-    "llm_backend": "embedded",
-    "llm_embedded_model": "qwen2.5-coder-0.5b",
-    "llm_temperature": 0.0,
-    "llm_parallel": 1,
-    "top_k": 4,
-}
-
-
-@pytest.fixture(scope="session")
-def small_settings(corpus_index: tuple[Settings, Any]) -> Settings:
-    settings, _ = corpus_index
-    return load_settings(
-        data_dir=settings.data_dir,
-        corpus_dir=CORPUS,
-        model_cache_dir=settings.model_cache_dir,
-        **SMALL_MODEL,
-    )
-
-
-@pytest.fixture(scope="session")
-def assistant(small_settings: Settings, embedder: Any) -> Iterator[Answerer]:
-    built = build_assistant(small_settings, embedder=embedder)
-    yield built
-    if built.backend.server is not None:
-        built.backend.server.stop()
 
 
 def _assert_quotes_are_verbatim(answer: Answer, settings: Settings) -> None:
