@@ -6,15 +6,17 @@
   port, spoken to through llama-index's OpenAI-compatible client. Structured output with
   ``response_format: json_schema`` (a grammar: the model cannot produce anything else).
 - ``auto``: Ollama when it answers and has the model, otherwise embedded; the reason is kept in
-  ``LLMBackend.note`` for the log and the UI.
+  ``LLMBackend.note`` for the log and the UI. When Ollama goes away later (stopped, crashed, the
+  model removed), the next call switches to the embedded model instead of failing.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from llama_index.core.llms import LLM, ChatMessage
@@ -48,6 +50,9 @@ class LLMBackend:
     #: llama.cpp reuses the KV cache of a repeated prompt prefix; benchmarks switch it off to
     #: time every call cold.
     prompt_cache: bool = True
+    #: ``auto`` mode over Ollama: builds the embedded backend to switch to when Ollama fails.
+    fallback: Callable[[], LLMBackend] | None = None
+    _switch: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def stream_json(
         self, messages: Sequence[ChatMessage], schema: dict[str, Any]
@@ -73,7 +78,25 @@ class LLMBackend:
         except BackendError:
             raise
         except Exception as exc:
-            raise self._translate(exc) from exc
+            error = self._translate(exc)
+            # Nothing was streamed yet, so the call can be made again elsewhere unseen.
+            if self.fallback is not None and not text and _ollama_gone(exc):
+                self._fall_back(error)
+                yield from self.stream_json(messages, schema)
+                return
+            raise error from exc
+
+    def _fall_back(self, error: BackendError) -> None:
+        """Become the embedded backend (``auto`` mode after Ollama failed); for good, since a
+        server that went away once is not worth a timeout on every later question."""
+        with self._switch:
+            if self.fallback is None:  # another thread switched already
+                return
+            embedded = self.fallback()
+            log.warning("auto: %s Switching to the embedded model.", error.message)
+            self.name, self.model, self.llm = embedded.name, embedded.model, embedded.llm
+            self.server, self.fallback = embedded.server, None
+            self.note = f"auto: {error.message} Switched to the embedded model."
 
     def _translate(self, exc: Exception) -> BackendError:
         message = f"{type(exc).__name__}: {exc}"
@@ -93,6 +116,16 @@ class LLMBackend:
             f"The embedded model server failed ({message}).",
             hint="Ask again: the server is restarted automatically if it stopped.",
         )
+
+
+def _ollama_gone(exc: Exception) -> bool:
+    """Whether Ollama is down or lost the model (not: it refused this one request)."""
+    import httpx
+    import ollama
+
+    if isinstance(exc, ollama.ResponseError):
+        return exc.status_code == 404
+    return isinstance(exc, httpx.TransportError | ConnectionError)
 
 
 def _usage(response: Any) -> tuple[int, int]:
@@ -117,7 +150,9 @@ def build_backend(settings: Settings) -> LLMBackend:
         return _embedded_backend(settings, note="")
     problem = ollama_problem(settings)
     if problem is None:
-        return _ollama_backend(settings, note=f"auto: Ollama at {settings.ollama_host}")
+        backend = _ollama_backend(settings, note=f"auto: Ollama at {settings.ollama_host}")
+        backend.fallback = lambda: _embedded_backend(settings, note="")
+        return backend
     note = f"auto: {problem[0]} Using the embedded model."
     log.info(note)
     return _embedded_backend(settings, note=note)

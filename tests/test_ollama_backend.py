@@ -37,15 +37,30 @@ pytestmark = pytest.mark.slow
 CHAT_MODEL = "local/qwen2.5-coder-0.5b"
 EMBED_MODEL = "emb/qwen-embed"
 SMALL = {"llm_embedded_model": "qwen2.5-coder-0.5b"}
+#: A question the 0.5B model answers (so there is streamed text to interrupt).
+STREAMED = "Wordt AI gebruikt bij gegevensdeling voor de loketfunctie van de overheid?"
 
 
 @pytest.fixture(scope="module")
-def ollama_host(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[str]:
+def llama_servers(model_cache: Path) -> Iterator[tuple[LlamaServer, LlamaServer]]:
+    """llama.cpp with the real 0.5B model: one server for chat, one in embedding mode."""
     gguf = assemble(PACKAGED_MODELS["qwen2.5-coder-0.5b"], model_cache)
     chat = LlamaServer(gguf, context_window=4096, parallel=1, threads=2, alias="qwen")
     embed = LlamaServer(
         gguf, context_window=2048, parallel=1, threads=2, alias="qwen-embed", embedding=True
     )
+    try:
+        yield chat, embed
+    finally:
+        chat.stop()
+        embed.stop()
+
+
+def _start_ollama(
+    servers: tuple[LlamaServer, LlamaServer], folder: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """ollama-proxy-plus serving Ollama's API in front of the llama.cpp servers."""
+    chat, embed = servers
     port = free_port()
     env = {
         **os.environ,
@@ -60,17 +75,27 @@ def ollama_host(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> 
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        cwd=tmp_path_factory.mktemp("proxy"),  # it reads ./.env and ./ollama-proxy.yaml
+        cwd=folder,  # it reads ./.env and ./ollama-proxy.yaml
     )
     host = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{host}/api/tags", proxy)
+    except RuntimeError:
+        proxy.kill()
+        raise
+    return proxy, host
+
+
+@pytest.fixture(scope="module")
+def ollama_host(
+    tmp_path_factory: pytest.TempPathFactory, llama_servers: tuple[LlamaServer, LlamaServer]
+) -> Iterator[str]:
+    proxy, host = _start_ollama(llama_servers, tmp_path_factory.mktemp("proxy"))
+    try:
         yield host
     finally:
         proxy.terminate()
         proxy.wait(timeout=15)
-        chat.stop()
-        embed.stop()
 
 
 def test_auto_mode_picks_ollama_when_it_has_the_model(ollama_host: str) -> None:
@@ -199,3 +224,48 @@ def test_eval_judge_scores_an_answer_over_ollama(ollama_host: str) -> None:
     score = verdict["judge_score"]
     assert score is None or 1.0 <= score <= 5.0, verdict
     assert verdict["judge_feedback"]
+
+
+def test_auto_mode_falls_back_to_embedded_when_ollama_dies_mid_answer(
+    llama_servers: tuple[LlamaServer, LlamaServer],
+    corpus_index: tuple[Settings, Any],
+    embedder: Any,
+    tmp_path: Path,
+) -> None:
+    """Ollama killed while an answer streams: a clear error for that answer; the next question is
+    answered by the embedded model, without restarting anything."""
+    proxy, host = _start_ollama(llama_servers, tmp_path)
+    settings = load_settings(
+        data_dir=corpus_index[0].data_dir,
+        corpus_dir=CORPUS,
+        model_cache_dir=corpus_index[0].model_cache_dir,
+        llm_backend="auto",
+        ollama_host=host,
+        llm_model=CHAT_MODEL,
+        llm_temperature=0.0,
+        top_k=3,
+        **SMALL,
+    )
+    assistant = build_assistant(settings, embedder=embedder)
+    try:
+        assert assistant.backend.name == "ollama"
+        stream = assistant.stream_answer(STREAMED)
+        assert isinstance(next(stream), str)  # the answer is streaming through Ollama
+        proxy.kill()
+        proxy.wait(timeout=15)
+        with pytest.raises(BackendError) as err:
+            list(stream)
+        assert "Ollama" in err.value.message and host in err.value.message
+        assert err.value.hint and "embedded model is used" in err.value.hint
+
+        answer = assistant.answer(STREAMED)
+        assert answer.backend == "embedded" and answer.model == "qwen2.5-coder-0.5b"
+        assert "Switched to the embedded model" in assistant.backend.note
+        assert answer.refused or answer.quotes
+        for quote in answer.quotes:
+            stored = read_document_text(settings.index_dir / "documents", quote.document)
+            assert stored.text.text[quote.start : quote.end] == quote.text
+    finally:
+        proxy.kill()
+        if assistant.backend.server is not None:
+            assistant.backend.server.stop()
