@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 QUESTION ?= Wat constateert de ROB over de publieke dienstverlening?
 
-.PHONY: run ask test bench eval eval-smoke clean-venv
+.PHONY: run ask test test-long bench eval eval-smoke clean-venv
 
 # Index the corpus (only what changed), then serve the web UI on http://127.0.0.1:7860.
 run: $(VENV)/.installed
@@ -20,7 +20,12 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not long"
+
+# The load and endurance tests (about 35 minutes on 2 cores): concurrent answers during an ingest,
+# several browsers at once, memory over 200 questions. Figures in test-artifacts/reliability/.
+test-long: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -m long
 
 # The whole reference set (dev + holdout) with the 1.5B model, and the llama-index baseline side by
 # side: about two hours on 2 cores. The report lands in evals/runs/<time>/report.html.

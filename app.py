@@ -23,6 +23,8 @@ from assistant.presentation import CSS
 from assistant.settings import Settings, load_settings
 
 log = logging.getLogger("app")
+#: Characters of a question shown in the chat (the whole question is still what is answered).
+_QUESTION_SHOWN = 1000
 
 QUESTION_EXAMPLES = [
     "Wat constateert de ROB over de publieke dienstverlening?",
@@ -206,7 +208,9 @@ def build_ui(services: Services) -> Any:
         if not question:
             yield "", history, answers, gr.update(), gr.update()
             return
-        history.append({"role": "user", "content": escape(question)})
+        # A pasted report would flood the chat; its start is enough to recognise it.
+        shown = question if len(question) <= _QUESTION_SHOWN else question[:_QUESTION_SHOWN] + " …"
+        history.append({"role": "user", "content": escape(shown)})
         history.append({"role": "assistant", "content": streaming_html("")})
         answers.append(None)
         yield "", history, answers, gr.update(), gr.update()

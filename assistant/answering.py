@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from llama_index.core.llms import ChatMessage, MessageRole
 from pydantic_core import from_json
 
 from assistant.citations import MODES, Evidence
-from assistant.errors import QuestionError
+from assistant.errors import IndexNotReadyError, QuestionError
 from assistant.injection import repeats_instructions
 from assistant.llm import LLMBackend
 from assistant.prompting import (
@@ -41,7 +43,7 @@ from assistant.quotes import NormalizedText, locate, snap_to_words
 from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.settings import Settings
 from assistant.types import Answer, Passage, Quote, RejectedQuote, Timings
-from ingest.manifest import StoredDocument
+from ingest.manifest import StoredDocument, read_document_text
 
 #: Question words and generic verbs that say nothing about a question's subject.
 _QUESTION_WORDS = (
@@ -76,6 +78,7 @@ class _Draft:
     notes: list[str] = field(default_factory=list)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    texts: PinnedTexts | None = None  # the document texts this answer is verified against
 
 
 class Answerer:
@@ -123,6 +126,7 @@ class Answerer:
 
         mark = time.perf_counter()
         retrieval = self._retriever.retrieve(checked, self._settings.top_k)
+        retrieval, texts = self._pin(retrieval, draft)
         draft.timings["retrieve"] = time.perf_counter() - mark
         minimum = self._settings.refusal_min_similarity
         if retrieval.best_similarity < minimum:
@@ -150,13 +154,13 @@ class Answerer:
         for attempt in range(2):  # the first answer and at most one repair round
             mark = time.perf_counter()
             reply = _Reply()
-            yield from self._call_model(messages, reply, context)
+            yield from self._call_model(messages, reply, context, texts)
             llm_seconds += time.perf_counter() - mark
             draft.prompt_tokens += reply.prompt_tokens
             draft.completion_tokens += reply.completion_tokens
             problem: str | None = "het was geen geldige JSON."
             if reply.parsed is not None:
-                evidence, rejected = self._mode.evidence(reply.parsed, context, self._documents)
+                evidence, rejected = self._mode.evidence(reply.parsed, context, texts)
                 draft.rejected.extend(rejected)
                 problem = _problem(reply.parsed, evidence, rejected)
             if problem is None:
@@ -239,8 +243,19 @@ class Answerer:
         """The text of the prompts without question and passages: what must never be echoed."""
         return "\n".join(str(m.content) for m in self._mode.messages("", language, _EMPTY))
 
+    def _pin(self, retrieval: Retrieval, draft: _Draft) -> tuple[Retrieval, PinnedTexts]:
+        """Fix the texts of the retrieved documents for this answer; passages whose document an
+        ingest removed since retrieval are dropped."""
+        texts, missing = self._documents.pin({p.document for p in retrieval.passages})
+        draft.texts = texts
+        if not missing:
+            return retrieval, texts
+        draft.notes.append(f"left out passages of documents removed meanwhile: {sorted(missing)}")
+        kept = tuple(p for p in retrieval.passages if p.document not in missing)
+        return Retrieval(passages=kept, best_similarity=retrieval.best_similarity), texts
+
     def _call_model(
-        self, messages: list[ChatMessage], reply: _Reply, context: Context
+        self, messages: list[ChatMessage], reply: _Reply, context: Context, texts: PinnedTexts
     ) -> Iterator[str]:
         """Stream one model call, yielding the growing ``answer`` field as text deltas.
 
@@ -262,7 +277,7 @@ class Answerer:
             if not isinstance(text, str) or not text:
                 continue
             if allowed is None:
-                evidence, _rejected = self._mode.evidence(partial, context, self._documents)
+                evidence, _rejected = self._mode.evidence(partial, context, texts)
                 allowed = bool(evidence)
             if allowed and text.startswith(shown) and len(text) > len(shown):
                 yield text[len(shown) :]
@@ -286,8 +301,9 @@ class Answerer:
         if parsed is None:
             return self._refusal(draft, retrieval.passages, "the model did not return valid JSON")
         text = str(parsed.get("answer") or "").strip()
+        assert draft.texts is not None
         supporting, coverage = self._support(evidence, context, text, draft)
-        quotes, rejected = self._verify(supporting)
+        quotes, rejected = self._verify(supporting, draft.texts)
         draft.rejected.extend(rejected)
         draft.timings["verify"] = time.perf_counter() - mark
         reason = None
@@ -328,10 +344,12 @@ class Answerer:
         terms = _terms(answer)
         if draft.language == "en" or not terms:
             return evidence, 1.0
+        assert draft.texts is not None
+        texts = draft.texts
         supported: list[Evidence] = []
         covered: set[str] = set()
         for item in evidence:
-            text = self._documents.get(item.document).text.text[item.start : item.end]
+            text = texts.get(item.document).text.text[item.start : item.end]
             shared = _terms(text) & terms
             if shared:
                 supported.append(item)
@@ -379,7 +397,9 @@ class Answerer:
             return ""
         return ", ".join(sorted(focus))
 
-    def _verify(self, evidence: list[Evidence]) -> tuple[list[Quote], list[RejectedQuote]]:
+    def _verify(
+        self, evidence: list[Evidence], texts: PinnedTexts
+    ) -> tuple[list[Quote], list[RejectedQuote]]:
         """Turn cited spans into quotes, each verified against the stored document text."""
         spans: list[tuple[str, int, int]] = []
         for item in sorted(set(evidence), key=lambda e: (e.document, e.start)):
@@ -392,9 +412,9 @@ class Answerer:
         quotes: list[Quote] = []
         rejected: list[RejectedQuote] = []
         for document_id, start, end in spans:
-            stored = self._documents.get(document_id)
+            stored = texts.get(document_id)
             candidate = stored.text.text[start:end].strip()
-            span = locate(candidate, self._documents.normalized(document_id), near=start)
+            span = locate(candidate, texts.normalized(document_id), near=start)
             if span is not None:
                 span = snap_to_words(stored.text.text, span)
             if span is None:
@@ -461,11 +481,13 @@ class Answerer:
 
 
 class DocumentTexts:
-    """Clean document texts (what quotes are verified against), loaded on demand and cached."""
+    """Clean document texts (what quotes are verified against), read from the index's
+    ``documents/`` folder and cached while the file stays the same (an ingest may replace it)."""
 
-    def __init__(self, loader: Any) -> None:
-        self._loader = loader
-        self._cache: dict[str, tuple[StoredDocument, NormalizedText]] = {}
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._cache: dict[str, tuple[tuple[int, int], StoredDocument, NormalizedText]] = {}
+        self._lock = threading.Lock()
 
     def get(self, document_id: str) -> StoredDocument:
         return self._entry(document_id)[0]
@@ -473,13 +495,48 @@ class DocumentTexts:
     def normalized(self, document_id: str) -> NormalizedText:
         return self._entry(document_id)[1]
 
+    def pin(self, document_ids: set[str]) -> tuple[PinnedTexts, set[str]]:
+        """The current texts of these documents, fixed for one answer, and the ids whose text is
+        gone (removed by an ingest since the passages were retrieved)."""
+        texts: dict[str, tuple[StoredDocument, NormalizedText]] = {}
+        missing: set[str] = set()
+        for document_id in sorted(document_ids):
+            try:
+                texts[document_id] = self._entry(document_id)
+            except IndexNotReadyError:
+                missing.add(document_id)
+        return PinnedTexts(texts), missing
+
     def _entry(self, document_id: str) -> tuple[StoredDocument, NormalizedText]:
-        entry = self._cache.get(document_id)
-        if entry is None:
-            stored = self._loader(document_id)
-            entry = (stored, NormalizedText(stored.text.text))
-            self._cache[document_id] = entry
-        return entry
+        path = self._directory / f"{document_id}.json"
+        try:
+            status = path.stat()
+            version = (status.st_mtime_ns, status.st_size)
+        except FileNotFoundError:
+            version = (0, 0)  # read_document_text below says what is missing and what to do
+        with self._lock:
+            cached = self._cache.get(document_id)
+        if cached is not None and cached[0] == version:
+            return cached[1], cached[2]
+        stored = read_document_text(self._directory, document_id)
+        normalized = NormalizedText(stored.text.text)
+        with self._lock:
+            self._cache[document_id] = (version, stored, normalized)
+        return stored, normalized
+
+
+@dataclass(frozen=True)
+class PinnedTexts:
+    """The document texts one answer reads and verifies against, whatever an ingest does
+    meanwhile."""
+
+    texts: dict[str, tuple[StoredDocument, NormalizedText]]
+
+    def get(self, document_id: str) -> StoredDocument:
+        return self.texts[document_id][0]
+
+    def normalized(self, document_id: str) -> NormalizedText:
+        return self.texts[document_id][1]
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from ingest.bm25 import build_bm25, load_bm25, save_bm25, stored_fingerprint
 from ingest.embed import build_embedder
-from ingest.manifest import Manifest, read_document_text
+from ingest.manifest import Manifest
 from ingest.pipeline import check_config
 from ingest.store import ChunkStore
 
@@ -44,9 +44,7 @@ def build_assistant(
     bm25 = _bm25(settings, manifest, store)
     backend = backend or build_backend(settings)
     retriever = HybridRetriever(settings, embedder, store, bm25, backend.llm)
-    documents = DocumentTexts(
-        lambda document_id: read_document_text(settings.index_dir / "documents", document_id)
-    )
+    documents = DocumentTexts(settings.index_dir / "documents")
     return Answerer(settings, retriever, backend, documents)
 
 
