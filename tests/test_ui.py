@@ -272,6 +272,32 @@ def test_two_staff_members_ask_at_once(browser: Any, app_url: tuple[str, Path]) 
             tab.context.close()
 
 
+def test_bad_questions_get_a_message_and_nothing_in_them_runs(page: Any) -> None:
+    rejected = [
+        ("Wat zegt de ROB over de dienstverlening? " * 2500, "too long"),  # 100 kB pasted
+        ("Wat is\x1b[31m de taak van de ROB?", "control characters"),
+        ("🙂🤔❓🏛️", "no words"),
+    ]
+    for number, (question, message) in enumerate(rejected, start=1):
+        _ask(page, question)
+        reply = _finished(page, number)
+        assert "ba-error" in (reply.get_attribute("class") or ""), reply.inner_text()
+        assert message in reply.inner_text()
+    assert len(page.locator("#chat").inner_text()) < 20_000  # the long question is shortened
+    injected = (
+        "<img src=x onerror=alert(1)><script>window.__pwned = 1</script> **Wat** doet de "
+        "[ROB](javascript:alert(2))? ![x](http://127.0.0.1:9/x.png) '; DROP TABLE chunks; --"
+    )
+    _ask(page, injected)
+    reply = _finished(page, len(rejected) + 1)
+    _shot(page, "9-bad-questions")
+    chat = page.locator("#chat")
+    assert "<img src=x onerror=alert(1)>" in chat.inner_text()  # shown as typed, as text
+    assert chat.locator("script, img, iframe, a[href^='javascript']").count() == 0
+    assert page.evaluate("window.__pwned") is None and page.dialogs == []
+    assert reply.get_attribute("class")
+
+
 def test_bad_upload_is_rejected_and_nothing_else_changes(
     page: Any, app_url: tuple[str, Path], tmp_path: Path
 ) -> None:
@@ -362,3 +388,69 @@ def test_login_and_an_unreachable_model_are_handled(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.mark.long
+def test_four_staff_members_ask_while_a_fifth_uploads(
+    browser: Any, app_url: tuple[str, Path], tmp_path: Path
+) -> None:
+    """Four browser sessions ask at the same moment while a fifth adds a document: every answer
+    arrives, none is an error, and the new document is answerable afterwards."""
+    questions = [
+        ANSWERABLE,
+        UNANSWERABLE,
+        "Op welke vier zaken zet de Actieagenda Sterk Bestuur in?",
+        "What share of external hiring at central government in 2022 was for ICT work?",
+    ]
+    tabs = []
+    for _ in range(len(questions) + 1):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        tab = context.new_page()
+        tab.goto(app_url[0])
+        tab.wait_for_selector("#question textarea")
+        tabs.append(tab)
+    document = tmp_path / "Notitie Ketenloket Oost.txt"
+    document.write_text(
+        "Notitie over het Ketenloket Oost\n\n"
+        "Het Ketenloket Oost in Deventer helpt sinds 2 februari 2032 zzp'ers met hun "
+        "belastingzaken.\n",
+        encoding="utf-8",
+    )
+    try:
+        began = time.monotonic()
+        for tab, question in zip(tabs, questions, strict=False):
+            _ask(tab, question)
+        uploader = tabs[-1]
+        uploader.get_by_role("tab", name="Documenten").click()
+        uploader.set_input_files("#upload input[type=file]", str(document))
+        uploader.click("#add")
+        latencies = []
+        for tab in tabs[:-1]:
+            reply = _finished(tab)
+            latencies.append(time.monotonic() - began)
+            assert "ba-error" not in (reply.get_attribute("class") or ""), reply.inner_text()
+        uploader.wait_for_function(
+            "document.querySelector('#documents-status').innerText.includes('toegevoegd')",
+            timeout=ANSWER_TIMEOUT_MS,
+        )
+        for number, tab in enumerate(tabs, start=1):
+            _shot(tab, f"10-load-{number}")
+        _ask(tabs[0], "Sinds wanneer helpt het Ketenloket Oost zzp'ers?")
+        reply = _finished(tabs[0], 2)
+        assert "2032" in reply.inner_text(), reply.inner_text()
+    finally:
+        for tab in tabs:
+            tab.context.close()
+    latencies.sort()
+    figures = {
+        "browser_sessions_asking": len(questions),
+        "plus_one_uploading": True,
+        "model": "qwen2.5-coder-0.5b (embedded), top_k 3",
+        "errors": 0,
+        "first_answer_s": round(latencies[0], 1),
+        "last_answer_s": round(latencies[-1], 1),
+    }
+    out = REPO / "test-artifacts" / "reliability"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ui-concurrent.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"\nui-concurrent: {json.dumps(figures)}")
