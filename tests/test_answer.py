@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from assistant.answering import Answerer
+from assistant.answering import Answerer, DocumentTexts
 from assistant.components import build_assistant
 from assistant.errors import IndexNotReadyError, QuestionError
 from assistant.settings import Settings, load_settings
@@ -169,3 +171,29 @@ def test_public_functions_are_not_shadowed_by_modules() -> None:
 
     assert callable(assistant.answer) and callable(assistant.retrieve)
     assert callable(assistant.stream_answer)
+
+
+def test_document_texts_follow_the_index_and_stay_pinned_for_an_answer(
+    corpus_index: tuple[Settings, Any], tmp_path: Path
+) -> None:
+    """What an answer verifies against is the version it read, while an ingest replaces or
+    removes documents; the next answer reads the new versions."""
+    folder = tmp_path / "documents"
+    shutil.copytree(corpus_index[0].index_dir / "documents", folder)
+    texts = DocumentTexts(folder)
+    first, second = sorted(p.stem for p in folder.glob("*.json"))[:2]
+    pinned, missing = texts.pin({first, second})
+    assert not missing
+    old = pinned.get(first).text.text
+
+    path = folder / f"{first}.json"  # what an ingest of a changed file does ...
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["text"] = "Nieuwe eerste zin. " + data["text"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    (folder / f"{second}.json").unlink()  # ... and of a removed one
+
+    assert pinned.get(first).text.text == old
+    assert texts.get(first).text.text.startswith("Nieuwe eerste zin.")
+    again, missing = texts.pin({first, second})
+    assert missing == {second}
+    assert again.get(first).text.text.startswith("Nieuwe eerste zin.")
