@@ -298,6 +298,25 @@ def test_bad_questions_get_a_message_and_nothing_in_them_runs(page: Any) -> None
     assert reply.get_attribute("class")
 
 
+def test_the_app_listens_on_loopback_only(app_url: tuple[str, Path]) -> None:
+    """Started without settings, the app and its model server bind to 127.0.0.1 only."""
+    import psutil
+
+    port = int(app_url[0].rsplit(":", 1)[1].strip("/"))
+    owners = [
+        c.pid for c in psutil.net_connections("inet") if c.laddr and c.laddr.port == port and c.pid
+    ]
+    assert owners, "cannot see which process serves the UI"
+    app = psutil.Process(owners[0])
+    listening = [
+        connection.laddr.ip
+        for process in [app, *app.children(recursive=True)]
+        for connection in process.net_connections("inet")
+        if connection.status == psutil.CONN_LISTEN
+    ]
+    assert listening and set(listening) <= {"127.0.0.1", "::1"}, listening
+
+
 def test_bad_upload_is_rejected_and_nothing_else_changes(
     page: Any, app_url: tuple[str, Path], tmp_path: Path
 ) -> None:
@@ -359,10 +378,35 @@ def test_login_and_an_unreachable_model_are_handled(
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url + "/", process, timeout_s=180)
-        for route in ("/config", "/gradio_api/info", "/gradio_api/queue/status"):
+        manifest = tmp_path / "data" / "index" / "manifest.json"
+        for route in (
+            "/config",
+            "/gradio_api/info",
+            "/gradio_api/queue/status",
+            f"/gradio_api/file={manifest}",
+            f"/gradio_api/file={CORPUS / 'README.md'}",
+        ):
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(url + route, timeout=10)
             assert refused.value.code in (401, 403), route
+        # The API routes that ask, upload or run functions refuse before doing anything.
+        for route in (
+            "/gradio_api/queue/join",
+            "/gradio_api/run/predict",
+            "/gradio_api/call/ask",
+            "/gradio_api/upload",
+        ):
+            request = urllib.request.Request(
+                url + route,
+                data=json.dumps({"data": [ANSWERABLE, [], []], "fn_index": 0}).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=10)
+            assert refused.value.code in (401, 403, 404, 405), route
+            assert b"ba-answer" not in refused.value.read()
+        assert not (tmp_path / "data" / "uploads").exists()
         context = browser.new_context()
         tab = context.new_page()
         tab.goto(url + "/")
