@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,16 @@ def test_docx_headings_and_title(tmp_path: Path) -> None:
 def test_broken_docx_is_reported(tmp_path: Path) -> None:
     with pytest.raises(DocumentError, match="Word"):
         load_document(write_binary(tmp_path / "kapot.docx"), max_bytes=LIMIT)
+
+
+def test_zip_bomb_docx_is_refused_before_it_is_expanded(tmp_path: Path) -> None:
+    path = write_docx(tmp_path / "bom.docx", [("Een gewone alinea.", None)])
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/media/image1.png", bytes(25 * 2**20))  # 25 MiB of zeros, ~25 kB
+    assert path.stat().st_size < 2**20
+    with pytest.raises(DocumentError, match="zip bomb") as err:
+        load_document(path, max_bytes=2**20)
+    assert err.value.hint
 
 
 def test_html_drops_scripts_and_keeps_headings(tmp_path: Path) -> None:
