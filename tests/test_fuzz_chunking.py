@@ -70,3 +70,30 @@ def test_chunking_keeps_every_character_once_plus_the_overlap(
         assert right.start > left.start and right.end > left.end
         shared = text[right.start : max(right.start, left.end)]
         assert len(count(shared)) <= overlap + 5
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pages=st.lists(PARAGRAPH, min_size=1, max_size=8))
+def test_every_word_maps_to_the_page_it_came_from(pages: list[str]) -> None:
+    """Offset mapping after cleaning: a word marked with its page is found on that page.
+
+    The marks differ in letters, not digits: lines that differ only in digits are running
+    headers ("Pagina 3") to the cleaner, and are dropped as such.
+    """
+    marked = [f"Paginamerk{_letters(number)}. {text}" for number, text in enumerate(pages, 1)]
+    document = clean_document(
+        LoadedDocument(
+            path=Path("x.pdf"),
+            format="pdf",
+            title="x",
+            segments=tuple(Segment(t, page=n) for n, t in enumerate(marked, start=1)),
+        )
+    )
+    for number in range(1, len(pages) + 1):
+        offset = document.text.find(f"Paginamerk{_letters(number)}")
+        assert offset != -1
+        assert document.page_at(offset) == number
+
+
+def _letters(number: int) -> str:
+    return "".join("abcdefghij"[int(digit)] for digit in str(number)) + "xq"
