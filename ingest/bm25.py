@@ -2,12 +2,14 @@
 over the same chunks as Chroma and persisted next to it.
 
 It is built through llama-index's ``BM25Retriever`` so retrieval can use it directly. On disk it
-carries the fingerprint of the chunk set it was built from; a missing, damaged or stale index
-(for example after a killed run) is detected by comparing fingerprints and rebuilt from Chroma.
+carries the fingerprint of the chunk set it was built from and a SHA-256 of each of its files; a
+missing, stale or damaged index (a killed run, a file cut off by a full disk, bit rot) is detected
+by comparing them and rebuilt from Chroma.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -63,7 +65,10 @@ def save_bm25(retriever: Any, directory: Path, fingerprint: str) -> None:
     staging = directory.with_name(directory.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
     retriever.persist(str(staging), show_progress=False)
-    atomic_write_text(staging / _FINGERPRINT_FILE, json.dumps({"fingerprint": fingerprint}))
+    atomic_write_text(
+        staging / _FINGERPRINT_FILE,
+        json.dumps({"fingerprint": fingerprint, "files": _checksums(staging)}),
+    )
     old = directory.with_name(directory.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if directory.exists():
@@ -83,6 +88,7 @@ def load_bm25(directory: Path, similarity_top_k: int = 10) -> Any:
     from llama_index.retrievers.bm25 import BM25Retriever
 
     _quiet_bm25s()
+    _verify_files(directory)
     index = bm25s.BM25.load(str(directory), load_corpus=True, mmap=True, show_progress=False)
     documents = int(index.scores.get("num_docs", 0))
     return BM25Retriever(
@@ -91,3 +97,38 @@ def load_bm25(directory: Path, similarity_top_k: int = 10) -> Any:
         language=STOPWORDS,
         similarity_top_k=max(1, min(similarity_top_k, documents)),
     )
+
+
+def _checksums(directory: Path) -> dict[str, str]:
+    return {
+        path.name: _sha256(path)
+        for path in sorted(directory.iterdir())
+        if path.is_file() and path.name != _FINGERPRINT_FILE
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def files_intact(directory: Path) -> bool:
+    """Whether every file of the stored index is as it was saved."""
+    try:
+        _verify_files(directory)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _verify_files(directory: Path) -> None:
+    """ValueError naming the first file that differs from what was saved (an index saved before
+    checksums were recorded is taken as it is)."""
+    data = json.loads((directory / _FINGERPRINT_FILE).read_text(encoding="utf-8"))
+    for name, expected in (data.get("files") or {}).items():
+        path = directory / name
+        if not path.is_file() or _sha256(path) != expected:
+            raise ValueError(f"{name} is missing or does not match its checksum")

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from assistant.errors import AssistantError, DocumentError, IndexMismatchError
 from assistant.settings import Settings
-from ingest.bm25 import build_bm25, remove_bm25, save_bm25, stored_fingerprint
+from ingest.bm25 import build_bm25, files_intact, remove_bm25, save_bm25, stored_fingerprint
 from ingest.chunk import CHUNKER_VERSION, chunk_document
 from ingest.clean import CLEANER_VERSION, clean_document
 from ingest.embed import build_embedder, embed_passages, embed_query
@@ -349,7 +349,9 @@ def _refresh_bm25(manifest: Manifest, store: ChunkStore, index_dir: Path, *, for
         remove_bm25(directory)
         return
     if not force and stored_fingerprint(directory) == fingerprint:
-        return
+        if files_intact(directory):
+            return
+        log.warning("the BM25 index in %s is damaged; rebuilding it from Chroma", directory)
     nodes = store.nodes()
     stored_ids = sorted(n.node_id for n in nodes)
     if stored_ids != manifest.chunk_ids():

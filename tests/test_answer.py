@@ -197,3 +197,34 @@ def test_document_texts_follow_the_index_and_stay_pinned_for_an_answer(
     again, missing = texts.pin({first, second})
     assert missing == {second}
     assert again.get(first).text.text.startswith("Nieuwe eerste zin.")
+
+
+@pytest.mark.parametrize("damaged", ["data.csc.index.npy", "corpus.jsonl", "vocab.index.json"])
+def test_half_written_bm25_is_detected_and_rebuilt_from_chroma(
+    corpus_index: tuple[Settings, Any],
+    tmp_path: Path,
+    embedder: Any,
+    assistant: Answerer,
+    damaged: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A BM25 file cut off half-way (a crash or a full disk while it was written, fingerprint
+    intact): the assistant notices, says so in the log, rebuilds it from Chroma and answers."""
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        corpus_dir=CORPUS,
+        model_cache_dir=corpus_index[0].model_cache_dir,
+        **SMALL_MODEL,
+    )
+    shutil.copytree(corpus_index[0].index_dir, settings.index_dir)
+    path = settings.index_dir / "bm25" / damaged
+    intact = path.read_bytes()
+    path.write_bytes(intact[: len(intact) // 2])
+
+    with caplog.at_level("WARNING"):
+        rebuilt = build_assistant(settings, embedder=embedder, backend=assistant.backend)
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "damaged" in logged and "rebuilding" in logged
+    assert path.read_bytes() == intact  # rebuilt to the same bytes from Chroma
+    passages = rebuilt.retrieve("Wat constateert de ROB over de publieke dienstverlening?")
+    assert passages and any("ROB" in p.text or "Raad" in p.text for p in passages)

@@ -227,6 +227,24 @@ def test_stale_or_damaged_bm25_is_rebuilt(
     assert load_bm25(bm25_dir).retrieve("kabinetsreactie")
 
 
+def test_bm25_file_cut_off_with_its_fingerprint_intact_is_rebuilt_by_ingest(
+    tmp_path: Path,
+    make_settings: Callable[..., Settings],
+    embedder: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = make_settings(corpus_dir=_small_corpus(tmp_path / "corpus", SMALL[:1]))
+    ingest(settings=settings, progress=False, embedder=embedder)
+    path = settings.index_dir / "bm25" / "corpus.jsonl"
+    intact = path.read_bytes()
+    path.write_bytes(intact[: len(intact) // 3])
+    with caplog.at_level("WARNING"):
+        report = ingest(settings=settings, progress=False, embedder=embedder)
+    assert report.ok and not report.added
+    assert "damaged" in " ".join(r.getMessage() for r in caplog.records)
+    assert path.read_bytes() == intact
+
+
 def test_a_second_ingest_on_the_same_index_is_refused(
     make_settings: Callable[..., Settings], embedder: Any
 ) -> None:
