@@ -9,7 +9,9 @@ process for all users, its requests queue there.
 
 # No ``from __future__ import annotations`` here: Gradio reads the handlers' annotations
 # (gr.SelectData, gr.LikeData) at run time to know which arguments to inject.
+import atexit
 import logging
+import shutil
 import sys
 import tempfile
 import threading
@@ -198,6 +200,8 @@ def build_ui(services: Services) -> Any:
     settings = services.settings
     feedback_file = settings.data_dir / "feedback.jsonl"
     exports = Path(tempfile.mkdtemp(prefix="beleidsassistent-export-"))
+    # Exports are handed to the browser and then useless; they go when the app stops.
+    atexit.register(shutil.rmtree, exports, ignore_errors=True)
 
     def ask(question: str, history: list[dict[str, Any]], answers: list[Any]) -> Any:
         from html import escape
