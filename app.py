@@ -12,6 +12,7 @@ process for all users, its requests queue there.
 import atexit
 import logging
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -470,6 +471,9 @@ def main() -> int:
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    # A service manager stops us with SIGTERM, whose default ends the process without running
+    # the exit handlers (they stop the model server and remove the exports); exit normally.
+    signal.signal(signal.SIGTERM, _exit)
     services.warm_up()
     demo = build_ui(services)
     credentials = settings.ui_credentials()
@@ -494,6 +498,11 @@ def main() -> int:
         mcp_server=False,
     )
     return 0
+
+
+def _exit(signum: int, frame: Any) -> None:
+    log.info("stopping (signal %s)", signum)
+    sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -109,6 +109,8 @@ class LlamaServer:
             str(self._threads),
             "--alias",
             self.alias,
+            "--parent",
+            str(os.getpid()),
             *(["--embedding"] if self._embedding else []),
         ]
         env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
@@ -187,8 +189,11 @@ def _serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     print(READY, flush=True)
+    # The parent stops us at exit; if it is killed outright (SIGKILL, OOM killer) it cannot, and
+    # a model server nobody uses would hold its memory for good: stop when the parent is gone.
     while not stop.wait(0.5):
-        pass
+        if args.parent and os.getppid() != args.parent:
+            break
     del server
     return 0
 
@@ -201,5 +206,6 @@ if __name__ == "__main__":
     parser.add_argument("--parallel", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--alias", default="local")
+    parser.add_argument("--parent", type=int, default=0, help="Exit when this process is gone.")
     parser.add_argument("--embedding", action="store_true", help="Serve embeddings, not chat.")
     sys.exit(_serve(parser.parse_args()))
