@@ -40,7 +40,8 @@ def build_assistant(
         )
     check_config(manifest.config, settings)
     embedder = embedder or build_embedder(settings)
-    store = ChunkStore(settings, embedder)
+    # read_only: this store only reads, so an index in a read-only folder (a shared drive) opens.
+    store = ChunkStore(settings, embedder, read_only=True)
     bm25 = _bm25(settings, manifest, store)
     backend = backend or build_backend(settings)
     retriever = HybridRetriever(settings, embedder, store, bm25, backend.llm)
@@ -60,5 +61,10 @@ def _bm25(settings: Settings, manifest: Manifest, store: ChunkStore) -> Any:
     else:
         log.warning("the BM25 index in %s is missing or stale; rebuilding it", directory)
     retriever = build_bm25(store.nodes(), settings.retrieval_candidates)
-    save_bm25(retriever, directory, fingerprint)
+    try:
+        save_bm25(retriever, directory, fingerprint)
+    except OSError as exc:
+        # A read-only folder or a full disk: answer from the index in memory all the same. (The
+        # text, not the exception: a kept log record would keep its frames and the store alive.)
+        log.warning("could not save the rebuilt BM25 index in %s: %s", directory, str(exc))
     return retriever

@@ -7,6 +7,7 @@ passages would otherwise crowd the context with the same sentences twice.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -14,15 +15,17 @@ from typing import Any
 from llama_index.core import VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.llms import LLM
-from llama_index.core.retrievers import QueryFusionRetriever
+from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
+from assistant.errors import BackendError
 from assistant.settings import Settings
 from assistant.types import Passage
 from ingest.embed import embed_query
 from ingest.store import ChunkStore
 
+log = logging.getLogger(__name__)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -50,11 +53,8 @@ class HybridRetriever:
         self._embedder = embedder
         self._store = store
         candidates = settings.retrieval_candidates
-        dense = VectorStoreIndex.from_vector_store(
-            store.vector_store, embed_model=embedder
-        ).as_retriever(similarity_top_k=candidates)
         self._fusion = QueryFusionRetriever(
-            [dense, bm25],
+            [_DenseRetriever(store, embedder, candidates), bm25],
             # Only consulted to write query variants, which num_queries=1 switches off; passing
             # ours keeps llama-index from resolving its global default LLM.
             llm=llm,
@@ -65,14 +65,26 @@ class HybridRetriever:
         )
 
     def retrieve(self, question: str, k: int) -> Retrieval:
+        """Passages for ``question``; BackendError (naming the Chroma server or folder) when the
+        chunk store cannot be searched."""
         vector = embed_query(self._embedder, question)
+        try:
+            return self._search(question, vector, k)
+        except BackendError as exc:
+            # A restarted Chroma server, or an embedded store whose connections were dropped
+            # after a failed write, answers again on a new connection: one retry, then the
+            # error stands (reconnect raises it when Chroma is still away).
+            log.warning("searching Chroma failed (%s); reconnecting once", exc.message)
+        self._store.reconnect()
+        return self._search(question, vector, k)
+
+    def _search(self, question: str, vector: list[float], k: int) -> Retrieval:
         fused = self._fusion.retrieve(QueryBundle(query_str=question, embedding=vector))
         passages = collapse_duplicates(
             [to_passage(n) for n in fused], self._settings.duplicate_threshold
         )
-        best = self._store.collection.query(query_embeddings=[vector], n_results=1)
-        distances = best.get("distances") or [[1.0]]
-        similarity = 1.0 - float(distances[0][0]) if distances[0] else 0.0
+        distance = self._store.nearest_distance(vector)
+        similarity = 1.0 - distance if distance is not None else 0.0
         return Retrieval(passages=tuple(passages[:k]), best_similarity=similarity)
 
     def document_frequency(self, stem: str) -> float:
@@ -84,6 +96,28 @@ class HybridRetriever:
         if token is None or documents == 0 or token + 1 >= len(indptr):
             return 0.0
         return float(indptr[token + 1] - indptr[token]) / documents
+
+
+class _DenseRetriever(BaseRetriever):
+    """Vector search in the chunk store, its Chroma failures turned into BackendError; it
+    follows the store to a new collection handle after :meth:`ChunkStore.reconnect`."""
+
+    def __init__(self, store: ChunkStore, embedder: BaseEmbedding, top_k: int) -> None:
+        super().__init__()
+        self._store = store
+        self._embedder = embedder
+        self._top_k = top_k
+        self._inner: BaseRetriever | None = None
+        self._inner_for: object = None
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        vector_store = self._store.vector_store
+        if self._inner is None or self._inner_for is not vector_store:
+            index = VectorStoreIndex.from_vector_store(vector_store, embed_model=self._embedder)
+            self._inner = index.as_retriever(similarity_top_k=self._top_k)
+            self._inner_for = vector_store
+        with self._store.guard():
+            return self._inner.retrieve(query_bundle)
 
 
 def to_passage(hit: NodeWithScore) -> Passage:

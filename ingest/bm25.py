@@ -64,11 +64,17 @@ def save_bm25(retriever: Any, directory: Path, fingerprint: str) -> None:
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = directory.with_name(directory.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
-    retriever.persist(str(staging), show_progress=False)
-    atomic_write_text(
-        staging / _FINGERPRINT_FILE,
-        json.dumps({"fingerprint": fingerprint, "files": _checksums(staging)}),
-    )
+    try:
+        retriever.persist(str(staging), show_progress=False)
+        atomic_write_text(
+            staging / _FINGERPRINT_FILE,
+            json.dumps({"fingerprint": fingerprint, "files": _checksums(staging)}),
+        )
+    except BaseException:
+        # A half-written staging folder (full disk) would only take space; the index in use is
+        # untouched until the rename below.
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     old = directory.with_name(directory.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if directory.exists():

@@ -157,6 +157,9 @@ def atomic_write_text(path: Path, text: str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            # A failed write() names no file (a full disk); name the one being written.
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise

@@ -26,12 +26,14 @@ from tqdm import tqdm
 from assistant.errors import AssistantError, DocumentError, IndexMismatchError
 from assistant.settings import Settings
 from ingest.bm25 import build_bm25, files_intact, remove_bm25, save_bm25, stored_fingerprint
+from ingest.chroma import chroma_client
 from ingest.chunk import CHUNKER_VERSION, chunk_document
 from ingest.clean import CLEANER_VERSION, clean_document
 from ingest.embed import build_embedder, embed_passages, embed_query
 from ingest.load import check_size, load_document
 from ingest.manifest import DocumentRecord, IndexConfig, Manifest, write_document_text
-from ingest.store import ChunkStore, chroma_client
+from ingest.storage import ensure_space, space_needed, writing_to
+from ingest.store import ChunkStore
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +110,11 @@ def ingest(
     if paths is None:
         paths, prune = [settings.corpus_dir], True
     index_dir = settings.index_dir
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with _exclusive(index_dir / "ingest.lock"):
+    # A read-only folder or a full disk fails the whole run with a message that says so (single
+    # files still fail into the report); the commit protocol keeps the index as it was.
+    with writing_to(index_dir):
+        index_dir.mkdir(parents=True, exist_ok=True)
+    with writing_to(index_dir), _exclusive(index_dir / "ingest.lock"):
         if rebuild:
             _wipe(settings)
         embedder = embedder or build_embedder(settings)
@@ -149,7 +154,7 @@ def remove_documents(
     """Take documents out of the index (chunks, clean text, BM25). Their files are not touched:
     a file still in the corpus folder comes back with the next ``python -m ingest``."""
     started = time.perf_counter()
-    with _exclusive(settings.index_dir / "ingest.lock"):
+    with writing_to(settings.index_dir), _exclusive(settings.index_dir / "ingest.lock"):
         manifest = Manifest.load(settings.index_dir / "manifest.json")
         unknown = [d for d in document_ids if d not in manifest.documents]
         if unknown:
@@ -243,6 +248,14 @@ def _ingest_file(
     )
     if not chunks:
         raise DocumentError(path, "no text left after cleaning", hint="Check the file's content.")
+    # Refuse before embedding and before the old version's record is dropped: a disk that runs
+    # full in the middle of Chroma's write is worse (see ingest/storage.py).
+    ensure_space(
+        settings.index_dir,
+        space_needed(
+            len(chunks), len(clean.text.encode("utf-8")), embedded_chroma=not settings.chroma_host
+        ),
+    )
     vectors: list[list[float]] = []
     batch = settings.embedding_batch_size
     with tqdm(
@@ -261,22 +274,39 @@ def _ingest_file(
         del manifest.documents[doc_id]
         manifest.save()
     source = str(path.resolve())
-    store.replace_document(doc_id, chunks, vectors, title=loaded.title, source=source)
-    write_document_text(manifest.path.parent / "documents", doc_id, loaded.title, source, clean)
-    manifest.documents[doc_id] = DocumentRecord(
-        document_id=doc_id,
-        source=source,
-        title=loaded.title,
-        format=loaded.format,
-        content_key=key,
-        chunk_ids=tuple(c.id for c in chunks),
-        pages=len(clean.pages) or None,
-        size_bytes=len(data),
-        ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
-    manifest.save()
+    text_dir = manifest.path.parent / "documents"
+    try:
+        store.replace_document(doc_id, chunks, vectors, title=loaded.title, source=source)
+        write_document_text(text_dir, doc_id, loaded.title, source, clean)
+        manifest.documents[doc_id] = DocumentRecord(
+            document_id=doc_id,
+            source=source,
+            title=loaded.title,
+            format=loaded.format,
+            content_key=key,
+            chunk_ids=tuple(c.id for c in chunks),
+            pages=len(clean.pages) or None,
+            size_bytes=len(data),
+            ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        manifest.save()
+    except Exception:
+        _undo_unrecorded(doc_id, manifest, store, text_dir)
+        raise
     tally.chunks_written += len(chunks)
     (tally.updated if previous is not None else tally.added).append(str(path))
+
+
+def _undo_unrecorded(doc_id: str, manifest: Manifest, store: ChunkStore, text_dir: Path) -> None:
+    """After a failed commit (a full disk), take out what was written of the document, so that
+    search does not find chunks whose document has no record. Best effort: what stays behind is
+    swept by the next run."""
+    manifest.documents.pop(doc_id, None)
+    (text_dir / f"{doc_id}.json").unlink(missing_ok=True)
+    try:
+        store.delete_document(doc_id)
+    except AssistantError as exc:
+        log.warning("could not remove the chunks of %s after a failed write: %s", doc_id, exc)
 
 
 def _read_limited(path: Path, max_bytes: int) -> bytes:

@@ -1,10 +1,11 @@
 """The chunk store: a Chroma collection, embedded (``PersistentClient``) or on a server
 (``HttpClient``), written through llama-index's ``ChromaVectorStore`` so that llama-index
-retrievers and indexes can read the same collection."""
+retrievers and indexes can read the same collection. Connecting and failures: ingest/chroma.py."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -12,8 +13,9 @@ from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo,
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from assistant.errors import BackendError
+from assistant.errors import AssistantError
 from assistant.settings import Settings
+from ingest.chroma import chroma_client, chroma_failure, discard_embedded
 from ingest.chunk import Chunk
 from ingest.embed import ChromaEmbeddingFunction
 
@@ -22,44 +24,63 @@ _META_KEYS = ("title", "source", "page", "heading", "start", "end", "chunk_index
 _PAGE_SIZE = 1000
 
 
-def chroma_client(settings: Settings) -> Any:
-    """A Chroma client for the settings: a server when a host is set, else embedded on disk."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
-    if settings.chroma_host:
-        try:
-            return chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-            )
-        except Exception as exc:
-            raise BackendError(
-                f"The Chroma server at {settings.chroma_host}:{settings.chroma_port} is "
-                f"unreachable ({exc}).",
-                hint="Start it with `chroma run --path <dir> --host <host> --port <port>`, or "
-                "unset ASSISTANT_CHROMA_HOST to use the embedded store.",
-            ) from exc
-    path = settings.index_dir / "chroma"
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-
-
 class ChunkStore:
-    """Chunks with their embeddings and metadata, grouped by document id."""
+    """Chunks with their embeddings and metadata, grouped by document id.
 
-    def __init__(self, settings: Settings, embedder: BaseEmbedding) -> None:
-        self._client = chroma_client(settings)
-        function = ChromaEmbeddingFunction(embedder, settings.embedding_backend)
+    Every Chroma call runs inside :meth:`guard`, so callers see AssistantError, never a raw
+    ``httpx`` or Chroma error. ``read_only``: for readers, which may open a read-only index.
+    """
+
+    def __init__(
+        self, settings: Settings, embedder: BaseEmbedding, *, read_only: bool = False
+    ) -> None:
+        self._settings = settings
+        self._read_only = read_only
+        self._function = ChromaEmbeddingFunction(embedder, settings.embedding_backend)
+        self._client: Any = None
+        self._broken = False
+        self.collection: Any = None
+        self.vector_store: ChromaVectorStore
+        self._connect()
+
+    def reconnect(self) -> None:
+        """Open the collection anew: after a Chroma server restart, or after a failed write
+        dropped this process's embedded connections (BackendError if Chroma is still away)."""
+        self._connect()
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Run Chroma calls; their failures become AssistantError naming the server or folder."""
+        if self._broken:
+            self._connect()
+        try:
+            yield
+        except AssistantError:
+            raise
+        except Exception as exc:
+            if not self._settings.chroma_host:
+                # A failed call (a write, or a read that applies Chroma's write log) may have
+                # left a connection holding SQLite's lock, and the next call would wait forever
+                # (see ingest/chroma.py); this store reconnects on its next call.
+                discard_embedded(self._client)
+                self._broken = True
+            raise chroma_failure(self._settings, exc) from exc
+
+    def _connect(self) -> None:
+        self._broken = False
+        self._client = chroma_client(self._settings, read_only=self._read_only)
         try:
             self.collection = self._client.get_or_create_collection(
-                name=settings.chroma_collection,
-                embedding_function=function,
+                name=self._settings.chroma_collection,
+                embedding_function=self._function,
                 configuration={"hnsw": {"space": "cosine"}},
             )
         except Exception as exc:
-            raise BackendError(
-                f"Cannot open the Chroma collection {settings.chroma_collection!r}: {exc}",
+            if not self._settings.chroma_host:
+                discard_embedded(self._client)  # as in guard()
+            raise chroma_failure(
+                self._settings,
+                exc,
                 hint="If the index was built with other embedding settings, rebuild it with "
                 "`python -m ingest --rebuild`.",
             ) from exc
@@ -81,10 +102,12 @@ class ChunkStore:
             for chunk, vector in zip(chunks, embeddings, strict=True)
         ]
         if nodes:
-            self.vector_store.add(nodes)
+            with self.guard():
+                self.vector_store.add(nodes)
 
     def delete_document(self, document_id: str) -> None:
-        self.vector_store.delete(ref_doc_id=document_id)
+        with self.guard():
+            self.vector_store.delete(ref_doc_id=document_id)
 
     def document_ids(self) -> set[str]:
         """Ids of all documents that have chunks in the collection."""
@@ -104,18 +127,28 @@ class ChunkStore:
         return nodes
 
     def count(self) -> int:
-        return int(self.collection.count())
+        with self.guard():
+            return int(self.collection.count())
+
+    def nearest_distance(self, vector: list[float]) -> float | None:
+        """Cosine distance from ``vector`` to the closest chunk (None for an empty store)."""
+        with self.guard():
+            found = self.collection.query(query_embeddings=[vector], n_results=1)
+        distances = found.get("distances") or [[]]
+        return float(distances[0][0]) if distances[0] else None
 
     def reset(self) -> None:
         """Delete every chunk (used by ``--rebuild``)."""
         ids = [i for page_ids, _d, _m in self._pages(include=[]) for i in page_ids]
         for start in range(0, len(ids), _PAGE_SIZE):
-            self.collection.delete(ids=ids[start : start + _PAGE_SIZE])
+            with self.guard():
+                self.collection.delete(ids=ids[start : start + _PAGE_SIZE])
 
     def _pages(self, include: list[str]) -> Any:
         offset = 0
         while True:
-            page = self.collection.get(include=include, limit=_PAGE_SIZE, offset=offset)
+            with self.guard():
+                page = self.collection.get(include=include, limit=_PAGE_SIZE, offset=offset)
             ids = page["ids"]
             if not ids:
                 return

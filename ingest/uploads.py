@@ -7,6 +7,8 @@ the uploads folder.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import re
 import shutil
@@ -50,8 +52,9 @@ def safe_name(name: str) -> str:
 def store_upload(source: Path, original_name: str, settings: Settings) -> StoredUpload:
     """Copy an uploaded temporary file into the uploads folder under a safe, unused name.
 
-    Raises ValueError (with a message for the user) for a format we cannot read or a file over
-    the size limit; nothing is written then.
+    Raises ValueError (with a message for the user) for a format we cannot read, a file over
+    the size limit, or an uploads folder that cannot be written (read-only, disk full); nothing
+    is left behind then.
     """
     name = safe_name(original_name)
     suffix = Path(name).suffix
@@ -68,7 +71,10 @@ def store_upload(source: Path, original_name: str, settings: Settings) -> Stored
             f"{settings.max_file_mb:g} MiB (ASSISTANT_MAX_FILE_MB)."
         )
     folder = uploads_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(original_name, folder, exc) from exc
     target = folder / name
     if target.exists() and _digest(target) != _digest(source):
         # Another document under the same name: keep both (the same file again replaces itself).
@@ -77,9 +83,38 @@ def store_upload(source: Path, original_name: str, settings: Settings) -> Stored
     if resolved.parent != folder.resolve():  # belt and braces: safe_name already prevents it
         raise ValueError(f"{original_name}: ongeldige bestandsnaam.")
     partial = resolved.with_name(resolved.name + ".part")
-    shutil.copyfile(source, partial)
-    partial.replace(resolved)
+    try:
+        shutil.copyfile(source, partial)
+        partial.replace(resolved)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # a cut-off copy must not take space or be ingested
+            partial.unlink(missing_ok=True)
+        # shutil names the source in every error of the copy itself, and the target as the
+        # second file name: only an error that names the source alone is about reading it.
+        if exc.filename == str(source) and exc.filename2 is None:
+            raise ValueError(
+                f"{original_name}: het geüploade bestand kan niet worden gelezen "
+                f"({exc.strerror or exc}). Upload het opnieuw."
+            ) from exc
+        raise _unwritable(original_name, folder, exc) from exc
     return StoredUpload(resolved, original_name)
+
+
+def _unwritable(original_name: str, folder: Path, exc: OSError) -> ValueError:
+    """The message for the user when the uploads folder cannot take the file."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        problem = "de schijf is vol"
+        todo = "Maak schijfruimte vrij of kies met ASSISTANT_DATA_DIR een map op een andere schijf."
+    elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        problem = "de map is alleen-lezen of niet schrijfbaar"
+        todo = (
+            "Kies met ASSISTANT_DATA_DIR een map waarin de assistent mag schrijven, of pas de "
+            "rechten van deze map aan."
+        )
+    else:
+        problem = exc.strerror or str(exc)
+        todo = "Probeer het opnieuw; lukt het weer niet, kijk dan of de map bereikbaar is."
+    return ValueError(f"{original_name}: kan niet worden opgeslagen in {folder}: {problem}. {todo}")
 
 
 def _digest(path: Path) -> str:
