@@ -10,51 +10,79 @@ from typing import Any
 
 import pytest
 
+from assistant.components import build_assistant
+from assistant.errors import BackendError
 from ingest import ingest
 from ingest.embed import embed_query
 from ingest.manifest import Manifest
 from ingest.store import ChunkStore
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, REPO
 from tests.servers import free_port, wait_until_up
 
 pytestmark = pytest.mark.slow
 
 
+class ChromaServer:
+    """A real ``chroma run`` on loopback that can be stopped and started again on the same port
+    with the same data folder (a restart, as after an update or a crash)."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        executable = shutil.which("chroma") or str(REPO / ".venv/bin/chroma")
+        self._process = subprocess.Popen(
+            [
+                executable,
+                "run",
+                "--path",
+                str(self.path),
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until_up(f"http://{self.host}:{self.port}/api/v2/heartbeat", self._process)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=30)
+            self._process = None
+
+
 @pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[tuple[str, int]]:
-    executable = shutil.which("chroma") or str(Path(__file__).parents[1] / ".venv/bin/chroma")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            executable,
-            "run",
-            "--path",
-            str(tmp_path / "chroma-server"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
+    server = ChromaServer(tmp_path / "chroma-server")
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/api/v2/heartbeat", process)
-        yield "127.0.0.1", port
+        server.start()
+        yield server
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server.stop()
+
+
+def _one_document(folder: Path) -> Path:
+    folder.mkdir()
+    name = "2024-03-25-nieuwsbericht-kabinetsreactie-de-uitvoering-aan-zet.txt"
+    shutil.copy(CORPUS / name, folder / name)
+    return folder
 
 
 def test_ingest_and_query_through_a_chroma_server(
-    chroma_server: tuple[str, int], tmp_path: Path, make_settings: Any, embedder: Any
+    chroma_server: ChromaServer, tmp_path: Path, make_settings: Any, embedder: Any
 ) -> None:
-    host, port = chroma_server
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    name = "2024-03-25-nieuwsbericht-kabinetsreactie-de-uitvoering-aan-zet.txt"
-    shutil.copy(CORPUS / name, corpus / name)
-    settings = make_settings(corpus_dir=corpus, chroma_host=host, chroma_port=port)
+    settings = make_settings(
+        corpus_dir=_one_document(tmp_path / "corpus"),
+        chroma_host=chroma_server.host,
+        chroma_port=chroma_server.port,
+    )
     report = ingest(settings=settings, progress=False, embedder=embedder)
     assert report.ok and report.chunks_total >= 2
     assert not (settings.index_dir / "chroma").exists()  # nothing embedded on local disk
@@ -68,3 +96,32 @@ def test_ingest_and_query_through_a_chroma_server(
     assert hits["ids"][0][0] in manifest.chunk_ids()
     again = ingest(settings=settings, progress=False, embedder=embedder)
     assert again.chunks_written == 0 and len(again.unchanged) == 1
+
+
+def test_a_stopped_chroma_server_is_reported_and_a_restart_needs_no_rebuild(
+    chroma_server: ChromaServer, tmp_path: Path, make_settings: Any, embedder: Any
+) -> None:
+    settings = make_settings(
+        corpus_dir=_one_document(tmp_path / "corpus"),
+        chroma_host=chroma_server.host,
+        chroma_port=chroma_server.port,
+    )
+    ingest(settings=settings, progress=False, embedder=embedder)
+    assistant = build_assistant(settings, embedder=embedder)
+    question = "Hoe reageert het kabinet op het advies?"
+    answered = [p.chunk_id for p in assistant.retrieve(question)]
+    assert answered
+
+    chroma_server.stop()
+    address = f"{chroma_server.host}:{chroma_server.port}"
+    with pytest.raises(BackendError) as caught:
+        assistant.retrieve(question)
+    error = caught.value
+    assert error.message.startswith(f"The Chroma server at {address} cannot be reached")
+    assert error.hint and f"chroma run --path <folder> --host {chroma_server.host}" in error.hint
+    assert "ASSISTANT_CHROMA_HOST" in error.hint
+    with pytest.raises(BackendError, match=f"Chroma server at {address} cannot be reached"):
+        ingest(settings=settings, progress=False, embedder=embedder)
+
+    chroma_server.start()  # same port, same data folder
+    assert [p.chunk_id for p in assistant.retrieve(question)] == answered  # the same assistant
