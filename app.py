@@ -324,7 +324,8 @@ def build_ui(services: Services) -> Any:
                     )
                 except AssistantError as exc:
                     for upload in stored:
-                        upload.path.unlink(missing_ok=True)
+                        if not upload.existed:  # an earlier upload of it stays indexed
+                            upload.path.unlink(missing_ok=True)
                     messages.append(f"✗ {escape(exc.message)} {escape(exc.hint or '')}")
                     return ("<br>".join(messages), *refresh())
                 services.index_changed()
@@ -332,7 +333,8 @@ def build_ui(services: Services) -> Any:
             for upload in stored:
                 failure = failed.get(upload.path)
                 if failure is not None:
-                    upload.path.unlink(missing_ok=True)  # nothing of a rejected file stays
+                    if not upload.existed:
+                        upload.path.unlink(missing_ok=True)  # nothing of a rejected file stays
                     messages.append(
                         f"✗ {escape(upload.original_name)}: {escape(failure.reason)} "
                         f"{escape(failure.hint or '')}"

@@ -28,6 +28,9 @@ _MAX_NAME = 120
 class StoredUpload:
     path: Path  # where the file now is, inside the uploads folder
     original_name: str
+    #: The same file was uploaded before (and may be in the index): a failure now must not
+    #: delete it.
+    existed: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ def store_upload(source: Path, original_name: str, settings: Settings) -> Stored
     resolved = target.resolve()
     if resolved.parent != folder.resolve():  # belt and braces: safe_name already prevents it
         raise ValueError(f"{original_name}: ongeldige bestandsnaam.")
+    existed = resolved.exists()
     partial = resolved.with_name(resolved.name + ".part")
     try:
         shutil.copyfile(source, partial)
@@ -97,7 +101,7 @@ def store_upload(source: Path, original_name: str, settings: Settings) -> Stored
                 f"({exc.strerror or exc}). Upload het opnieuw."
             ) from exc
         raise _unwritable(original_name, folder, exc) from exc
-    return StoredUpload(resolved, original_name)
+    return StoredUpload(resolved, original_name, existed=existed)
 
 
 def _unwritable(original_name: str, folder: Path, exc: OSError) -> ValueError:

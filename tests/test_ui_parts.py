@@ -148,7 +148,10 @@ def test_uploads_stay_in_the_uploads_folder_and_respect_limits(
     other = tmp_path / "other.txt"
     other.write_text("Iets anders.", encoding="utf-8")
     assert store_upload(other, "buiten.txt", settings).path != stored.path
-    assert store_upload(source, "buiten.txt", settings).path == stored.path
+    again = store_upload(source, "buiten.txt", settings)
+    assert again.path == stored.path
+    # ... and is marked as there before, so a failed ingest now leaves it (and its index) alone.
+    assert again.existed and not stored.existed
 
     big = tmp_path / "groot.txt"
     big.write_bytes(b"x" * 2048)
