@@ -68,21 +68,19 @@ def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
         server.stop()
 
 
-def _one_document(folder: Path) -> Path:
+def _server_settings(server: ChromaServer, tmp_path: Path, make_settings: Any) -> Any:
+    """Settings for one small document indexed in ``server``."""
+    folder = tmp_path / "corpus"
     folder.mkdir()
     name = "2024-03-25-nieuwsbericht-kabinetsreactie-de-uitvoering-aan-zet.txt"
     shutil.copy(CORPUS / name, folder / name)
-    return folder
+    return make_settings(corpus_dir=folder, chroma_host=server.host, chroma_port=server.port)
 
 
 def test_ingest_and_query_through_a_chroma_server(
     chroma_server: ChromaServer, tmp_path: Path, make_settings: Any, embedder: Any
 ) -> None:
-    settings = make_settings(
-        corpus_dir=_one_document(tmp_path / "corpus"),
-        chroma_host=chroma_server.host,
-        chroma_port=chroma_server.port,
-    )
+    settings = _server_settings(chroma_server, tmp_path, make_settings)
     report = ingest(settings=settings, progress=False, embedder=embedder)
     assert report.ok and report.chunks_total >= 2
     assert not (settings.index_dir / "chroma").exists()  # nothing embedded on local disk
@@ -101,11 +99,7 @@ def test_ingest_and_query_through_a_chroma_server(
 def test_a_stopped_chroma_server_is_reported_and_a_restart_needs_no_rebuild(
     chroma_server: ChromaServer, tmp_path: Path, make_settings: Any, embedder: Any
 ) -> None:
-    settings = make_settings(
-        corpus_dir=_one_document(tmp_path / "corpus"),
-        chroma_host=chroma_server.host,
-        chroma_port=chroma_server.port,
-    )
+    settings = _server_settings(chroma_server, tmp_path, make_settings)
     ingest(settings=settings, progress=False, embedder=embedder)
     assistant = build_assistant(settings, embedder=embedder)
     question = "Hoe reageert het kabinet op het advies?"
