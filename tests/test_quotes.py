@@ -59,16 +59,18 @@ def test_nearest_occurrence_is_chosen() -> None:
 
 
 _doc_text = st.text(
-    alphabet=st.sampled_from(list("abcdeklmnoprstu ABC.,'’“”\"\n\t")), min_size=20, max_size=400
+    alphabet=st.sampled_from(list("abcdeklmnoprstu ABC.,'’“”\"\n\t")), min_size=40, max_size=400
 )
 
 
 @settings(max_examples=300, deadline=None)
 @given(_doc_text, st.data())
 def test_any_slice_of_the_document_is_found_and_slices_back(doc: str, data: st.DataObject) -> None:
-    start = data.draw(st.integers(0, len(doc) - 1))
-    end = data.draw(st.integers(start + 1, len(doc)))
-    quote = doc[start:end]
+    # Slices of 30+ characters: shorter ones are mostly too short to count as quotes, and
+    # discarding them made hypothesis's filter health check fail now and then.
+    length = data.draw(st.integers(30, len(doc)))
+    start = data.draw(st.integers(0, len(doc) - length))
+    quote = doc[start : start + length]
     assume(len(normalize_quote(quote)) >= 12)
     span = locate(quote, NormalizedText(doc))
     assert span is not None
