@@ -22,7 +22,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -m "not long"
 
-# The load and endurance tests (about 35 minutes on 2 cores): concurrent answers during an ingest,
+# The load and endurance tests (roughly half an hour on 2 cores): concurrent answers during an ingest,
 # several browsers at once, memory over 200 questions. Figures in test-artifacts/reliability/.
 test-long: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -m long
