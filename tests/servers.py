@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -26,3 +28,15 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout_s: float =
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError(f"the server behind {url} did not start") from None
             time.sleep(0.5)
+
+
+def app_env(data_dir: Path, corpus_dir: Path, port: int, **settings: str) -> dict[str, str]:
+    """The environment for ``python app.py``: this process's own, plus the data folder, the corpus,
+    the port and each keyword as an ``ASSISTANT_`` setting (``top_k="3"`` → ``ASSISTANT_TOP_K``)."""
+    return {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(data_dir),
+        "ASSISTANT_CORPUS_DIR": str(corpus_dir),
+        "ASSISTANT_UI_PORT": str(port),
+        **{f"ASSISTANT_{name.upper()}": value for name, value in settings.items()},
+    }

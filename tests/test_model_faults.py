@@ -20,7 +20,7 @@ from assistant.errors import BackendError
 from assistant.settings import Settings
 from ingest.manifest import read_document_text
 from tests.conftest import CORPUS, REPO
-from tests.servers import free_port, wait_until_up
+from tests.servers import app_env, free_port, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -92,15 +92,14 @@ def test_model_server_goes_when_its_parent_is_killed(model_cache: Path) -> None:
 def test_app_stops_its_model_server_on_sigterm(corpus_index: tuple[Settings, Any]) -> None:
     """``systemctl stop`` sends SIGTERM: the app closes and takes its model server with it."""
     port = free_port()
-    env = {
-        **os.environ,
-        "ASSISTANT_DATA_DIR": str(corpus_index[0].data_dir),
-        "ASSISTANT_CORPUS_DIR": str(CORPUS),
-        "ASSISTANT_MODEL_CACHE_DIR": str(corpus_index[0].model_cache_dir),
-        "ASSISTANT_UI_PORT": str(port),
-        "ASSISTANT_LLM_BACKEND": "embedded",
-        "ASSISTANT_LLM_EMBEDDED_MODEL": "qwen2.5-coder-0.5b",
-    }
+    env = app_env(
+        corpus_index[0].data_dir,
+        CORPUS,
+        port,
+        model_cache_dir=str(corpus_index[0].model_cache_dir),
+        llm_backend="embedded",
+        llm_embedded_model="qwen2.5-coder-0.5b",
+    )
     app = subprocess.Popen(
         [sys.executable, "app.py"],
         cwd=REPO,

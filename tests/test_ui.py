@@ -8,7 +8,6 @@ measured time from clicking "Vraag stellen" to the first streamed answer text.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -23,7 +22,7 @@ import pytest
 from assistant.quotes import NormalizedText, locate
 from assistant.settings import Settings
 from tests.conftest import CORPUS, REPO
-from tests.servers import free_port, wait_until_up
+from tests.servers import app_env, free_port, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -43,17 +42,16 @@ def app_url(
     data = tmp_path_factory.mktemp("ui-data")
     shutil.copytree(settings.index_dir, data / "index")
     port = free_port()
-    env = {
-        **os.environ,
-        "ASSISTANT_DATA_DIR": str(data),
-        "ASSISTANT_CORPUS_DIR": str(CORPUS),
-        "ASSISTANT_MODEL_CACHE_DIR": str(settings.model_cache_dir),
-        "ASSISTANT_UI_PORT": str(port),
-        "ASSISTANT_LLM_BACKEND": "embedded",
-        "ASSISTANT_LLM_EMBEDDED_MODEL": "qwen2.5-coder-0.5b",
-        "ASSISTANT_LLM_TEMPERATURE": "0",
-        "ASSISTANT_TOP_K": "3",
-    }
+    env = app_env(
+        data,
+        CORPUS,
+        port,
+        model_cache_dir=str(settings.model_cache_dir),
+        llm_backend="embedded",
+        llm_embedded_model="qwen2.5-coder-0.5b",
+        llm_temperature="0",
+        top_k="3",
+    )
     log = (data / "app.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "app.py"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
@@ -359,15 +357,14 @@ def test_login_and_an_unreachable_model_are_handled(
     settings, _ = corpus_index
     shutil.copytree(settings.index_dir, tmp_path / "data" / "index")
     port = free_port()
-    env = {
-        **os.environ,
-        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
-        "ASSISTANT_CORPUS_DIR": str(CORPUS),
-        "ASSISTANT_UI_PORT": str(port),
-        "ASSISTANT_UI_USERS": "anna:Geheim-2026",
-        "ASSISTANT_LLM_BACKEND": "ollama",
-        "OLLAMA_HOST": f"http://127.0.0.1:{free_port()}",  # nothing listens there
-    }
+    env = app_env(
+        tmp_path / "data",
+        CORPUS,
+        port,
+        ui_users="anna:Geheim-2026",
+        llm_backend="ollama",
+    )
+    env["OLLAMA_HOST"] = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     process = subprocess.Popen(
         [sys.executable, "app.py"],
         cwd=REPO,
