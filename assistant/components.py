@@ -7,7 +7,6 @@ nothing else constructs models, clients or indexes.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
@@ -16,10 +15,10 @@ from assistant.errors import IndexNotReadyError
 from assistant.llm import LLMBackend, build_backend
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
-from ingest.bm25 import build_bm25, load_bm25, save_bm25, stored_fingerprint
+from ingest.bm25 import SegmentedBM25, build_bm25, load_bm25, stored_fingerprint, update_bm25
 from ingest.embed import build_embedder
 from ingest.manifest import Manifest
-from ingest.pipeline import check_config
+from ingest.pipeline import IngestRunningError, check_config, exclusive
 from ingest.store import ChunkStore
 
 log = logging.getLogger(__name__)
@@ -49,22 +48,31 @@ def build_assistant(
     return Answerer(settings, retriever, backend, documents)
 
 
-def _bm25(settings: Settings, manifest: Manifest, store: ChunkStore) -> Any:
-    """The stored BM25 index; rebuilt from Chroma when it is missing, stale or damaged."""
+def _bm25(settings: Settings, manifest: Manifest, store: ChunkStore) -> SegmentedBM25:
+    """The stored BM25 index, brought up to date first when it is stale, missing or damaged."""
     directory = settings.index_dir / "bm25"
     fingerprint = manifest.fingerprint()
+    candidates = settings.retrieval_candidates
     if stored_fingerprint(directory) == fingerprint:
         try:
-            return load_bm25(directory, settings.retrieval_candidates)
+            return load_bm25(directory, candidates)
         except Exception as exc:  # bm25s raises many kinds for damaged files
             log.warning("the BM25 index in %s is damaged (%s); rebuilding it", directory, exc)
     else:
-        log.warning("the BM25 index in %s is missing or stale; rebuilding it", directory)
-    retriever = build_bm25(store.nodes(), settings.retrieval_candidates)
+        log.warning("the BM25 index in %s is missing or stale; updating it", directory)
     try:
-        save_bm25(retriever, directory, fingerprint)
+        with exclusive(settings.index_dir / "ingest.lock"):
+            update_bm25(directory, manifest.chunk_ids(), store.nodes_by_ids, fingerprint)
+        return load_bm25(directory, candidates)
+    except IngestRunningError:
+        # An ingest is writing the index and brings BM25 up to date when it ends; until then the
+        # stored index serves (passages of documents it has since removed are dropped later).
+        try:
+            return load_bm25(directory, candidates)
+        except (OSError, ValueError):
+            pass
     except OSError as exc:
-        # A read-only folder or a full disk: answer from the index in memory all the same. (The
+        # A read-only folder or a full disk: answer from an index in memory all the same. (The
         # text, not the exception: a kept log record would keep its frames and the store alive.)
-        log.warning("could not save the rebuilt BM25 index in %s: %s", directory, str(exc))
-    return retriever
+        log.warning("could not save the BM25 index in %s: %s", directory, str(exc))
+    return build_bm25(store.nodes(), candidates)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from llama_index.core import VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -22,6 +21,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from assistant.errors import BackendError
 from assistant.settings import Settings
 from assistant.types import Passage
+from ingest.bm25 import SegmentedBM25
 from ingest.embed import embed_query
 from ingest.store import ChunkStore
 
@@ -45,7 +45,7 @@ class HybridRetriever:
         settings: Settings,
         embedder: BaseEmbedding,
         store: ChunkStore,
-        bm25: Any,
+        bm25: SegmentedBM25,
         llm: LLM,
     ) -> None:
         self._settings = settings
@@ -89,13 +89,7 @@ class HybridRetriever:
 
     def document_frequency(self, stem: str) -> float:
         """Share of chunks that contain the (Dutch-stemmed) term, from the BM25 index."""
-        index = self._bm25.bm25
-        token = index.vocab_dict.get(stem)
-        indptr = index.scores["indptr"]
-        documents = int(index.scores.get("num_docs") or 0)
-        if token is None or documents == 0 or token + 1 >= len(indptr):
-            return 0.0
-        return float(indptr[token + 1] - indptr[token]) / documents
+        return self._bm25.document_frequency(stem)
 
 
 class _DenseRetriever(BaseRetriever):

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from assistant.errors import AssistantError, DocumentError, IndexMismatchError
 from assistant.settings import Settings
-from ingest.bm25 import build_bm25, files_intact, remove_bm25, save_bm25, stored_fingerprint
+from ingest.bm25 import remove_bm25, update_bm25
 from ingest.chroma import chroma_client
 from ingest.chunk import CHUNKER_VERSION, chunk_document
 from ingest.clean import CLEANER_VERSION, clean_document
@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 
 #: Part of every document's content key: a new cleaner or chunker re-ingests all documents.
 PIPELINE_VERSION = f"clean{CLEANER_VERSION}-chunk{CHUNKER_VERSION}"
+
+
+class IngestRunningError(AssistantError):
+    """Another process holds the index's ingest lock."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def ingest(
     # files still fail into the report); the commit protocol keeps the index as it was.
     with writing_to(index_dir):
         index_dir.mkdir(parents=True, exist_ok=True)
-    with writing_to(index_dir), _exclusive(index_dir / "ingest.lock"):
+    with writing_to(index_dir), exclusive(index_dir / "ingest.lock"):
         if rebuild:
             _wipe(settings)
         embedder = embedder or build_embedder(settings)
@@ -154,7 +158,7 @@ def remove_documents(
     """Take documents out of the index (chunks, clean text, BM25). Their files are not touched:
     a file still in the corpus folder comes back with the next ``python -m ingest``."""
     started = time.perf_counter()
-    with writing_to(settings.index_dir), _exclusive(settings.index_dir / "ingest.lock"):
+    with writing_to(settings.index_dir), exclusive(settings.index_dir / "ingest.lock"):
         manifest = Manifest.load(settings.index_dir / "manifest.json")
         unknown = [d for d in document_ids if d not in manifest.documents]
         if unknown:
@@ -373,23 +377,16 @@ def _sweep_orphans(manifest: Manifest, store: ChunkStore, index_dir: Path) -> No
 
 
 def _refresh_bm25(manifest: Manifest, store: ChunkStore, index_dir: Path, *, force: bool) -> None:
+    """Bring the BM25 index up to the manifest: new chunks in a new segment, not a rebuild."""
     directory = index_dir / "bm25"
-    fingerprint = manifest.fingerprint()
     if not manifest.documents:
         remove_bm25(directory)
         return
-    if not force and stored_fingerprint(directory) == fingerprint:
-        if files_intact(directory):
-            return
-        log.warning("the BM25 index in %s is damaged; rebuilding it from Chroma", directory)
-    nodes = store.nodes()
-    stored_ids = sorted(n.node_id for n in nodes)
-    if stored_ids != manifest.chunk_ids():
-        raise AssistantError(
-            "The Chroma collection and the manifest disagree about the chunks in the index.",
-            hint="Run `python -m ingest` again; if this persists, `python -m ingest --rebuild`.",
-        )
-    save_bm25(build_bm25(nodes), directory, fingerprint)
+    action = update_bm25(
+        directory, manifest.chunk_ids(), store.nodes_by_ids, manifest.fingerprint(), rebuild=force
+    )
+    if action != "unchanged":
+        log.info("BM25 index: %s", action)
 
 
 def _wipe(settings: Settings) -> None:
@@ -401,18 +398,19 @@ def _wipe(settings: Settings) -> None:
         log.debug("no collection to delete: %s", exc)
     for name in ("manifest.json",):
         (settings.index_dir / name).unlink(missing_ok=True)
-    for name in ("documents", "bm25", "bm25.new", "bm25.old"):
+    for name in ("documents", "bm25"):
         shutil.rmtree(settings.index_dir / name, ignore_errors=True)
 
 
 @contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """One ingestion at a time per index (a second one fails fast instead of corrupting it)."""
+def exclusive(lock_path: Path) -> Iterator[None]:
+    """One writer at a time per index (a second one fails fast instead of corrupting it):
+    IngestRunningError when another holds the lock."""
     with open(lock_path, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise AssistantError(
+            raise IngestRunningError(
                 f"Another ingestion is already running on {lock_path.parent}.",
                 hint="Wait for it to finish, then run this again.",
             ) from exc

@@ -126,6 +126,22 @@ class ChunkStore:
                 nodes.append(node)
         return nodes
 
+    def nodes_by_ids(self, ids: Sequence[str]) -> list[BaseNode]:
+        """The chunks with these ids (those that exist), as llama-index nodes."""
+        nodes: list[BaseNode] = []
+        for start in range(0, len(ids), _PAGE_SIZE):
+            with self.guard():
+                page = self.collection.get(
+                    ids=list(ids[start : start + _PAGE_SIZE]), include=["documents", "metadatas"]
+                )
+            for node_id, text, metadata in zip(
+                page["ids"], page["documents"], page["metadatas"], strict=True
+            ):
+                node = metadata_dict_to_node(dict(metadata), text=text)
+                node.id_ = node_id
+                nodes.append(node)
+        return nodes
+
     def count(self) -> int:
         with self.guard():
             return int(self.collection.count())

@@ -24,6 +24,12 @@ SMALL_MODEL = {
 }
 
 
+def only_segment(bm25_dir: Path) -> Path:
+    """The folder of the BM25 index's one segment (the small test indexes have one)."""
+    (segment,) = (p for p in bm25_dir.iterdir() if p.is_dir())
+    return segment
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Any:
     """The real embedded embedding model, loaded once."""

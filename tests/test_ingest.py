@@ -23,7 +23,7 @@ from ingest.bm25 import load_bm25, stored_fingerprint
 from ingest.embed import build_embedder
 from ingest.manifest import Manifest, read_document_text
 from ingest.store import ChunkStore
-from tests.conftest import CORPUS, REPO
+from tests.conftest import CORPUS, REPO, only_segment
 from tests.sample_files import write_binary, write_pdf
 
 pytestmark = pytest.mark.slow
@@ -220,8 +220,9 @@ def test_stale_or_damaged_bm25_is_rebuilt(
     ingest(settings=settings, progress=False, embedder=embedder)
     bm25_dir = settings.index_dir / "bm25"
     fingerprint = stored_fingerprint(bm25_dir)
-    (bm25_dir / "fingerprint.json").write_text("{half", encoding="utf-8")
-    (bm25_dir / "vocab.index.json").write_text("", encoding="utf-8")
+    segment = only_segment(bm25_dir)
+    (bm25_dir / "state.json").write_text("{half", encoding="utf-8")
+    (segment / "vocab.index.json").write_text("", encoding="utf-8")
     ingest(settings=settings, progress=False, embedder=embedder)
     assert stored_fingerprint(bm25_dir) == fingerprint
     assert load_bm25(bm25_dir).retrieve("kabinetsreactie")
@@ -235,14 +236,14 @@ def test_bm25_file_cut_off_with_its_fingerprint_intact_is_rebuilt_by_ingest(
 ) -> None:
     settings = make_settings(corpus_dir=_small_corpus(tmp_path / "corpus", SMALL[:1]))
     ingest(settings=settings, progress=False, embedder=embedder)
-    path = settings.index_dir / "bm25" / "corpus.jsonl"
+    path = only_segment(settings.index_dir / "bm25") / "corpus.jsonl"
     intact = path.read_bytes()
     path.write_bytes(intact[: len(intact) // 3])
     with caplog.at_level("WARNING"):
         report = ingest(settings=settings, progress=False, embedder=embedder)
     assert report.ok and not report.added
     assert "damaged" in " ".join(r.getMessage() for r in caplog.records)
-    assert path.read_bytes() == intact
+    assert (only_segment(settings.index_dir / "bm25") / "corpus.jsonl").read_bytes() == intact
 
 
 def test_a_second_ingest_on_the_same_index_is_refused(
