@@ -53,6 +53,7 @@ class Services:
         self.embedder = build_embedder(settings)
         self._lock = threading.RLock()
         self._answerer: Any = None
+        self._answered_version: Any = None
         self._backend: Any = None
         self.backend_problem: Problem | None = None
         self.index_lock = threading.Lock()  # uploads and removals, one at a time
@@ -71,14 +72,18 @@ class Services:
             return self._backend
 
     def answerer(self) -> Any:
-        """The assistant over the index as it is now (AssistantError when it cannot answer)."""
-        from assistant.components import build_assistant
+        """The assistant over the index as it is now (AssistantError when it cannot answer):
+        rebuilt when the index changed, also when another process (``python -m ingest``, another
+        app instance on a shared index) changed it."""
+        from assistant.components import build_assistant, index_version
 
         with self._lock:
-            if self._answerer is None:
+            version = index_version(self.settings)
+            if self._answerer is None or version != self._answered_version:
                 self._answerer = build_assistant(
                     self.settings, embedder=self.embedder, backend=self.backend()
                 )
+                self._answered_version = version
             return self._answerer
 
     def index_changed(self) -> None:

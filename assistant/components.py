@@ -15,7 +15,14 @@ from assistant.errors import IndexNotReadyError
 from assistant.llm import LLMBackend, build_backend
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
-from ingest.bm25 import SegmentedBM25, build_bm25, load_bm25, stored_fingerprint, update_bm25
+from ingest.bm25 import (
+    STATE_FILE,
+    SegmentedBM25,
+    build_bm25,
+    load_bm25,
+    stored_fingerprint,
+    update_bm25,
+)
 from ingest.embed import build_embedder
 from ingest.manifest import Manifest
 from ingest.pipeline import IngestRunningError, check_config, exclusive
@@ -46,6 +53,19 @@ def build_assistant(
     retriever = HybridRetriever(settings, embedder, store, bm25, backend.llm)
     documents = DocumentTexts(settings.index_dir / "documents")
     return Answerer(settings, retriever, backend, documents)
+
+
+def index_version(settings: Settings) -> tuple[tuple[int, int] | None, ...]:
+    """Changes whenever an ingest (in this process or another: the CLI, another app instance on
+    the same index) commits a document or brings BM25 up to date; cheap to ask per question."""
+    version: list[tuple[int, int] | None] = []
+    for path in (settings.index_dir / "manifest.json", settings.index_dir / "bm25" / STATE_FILE):
+        try:
+            status = path.stat()
+            version.append((status.st_mtime_ns, status.st_size))
+        except OSError:
+            version.append(None)
+    return tuple(version)
 
 
 def _bm25(settings: Settings, manifest: Manifest, store: ChunkStore) -> SegmentedBM25:

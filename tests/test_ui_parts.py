@@ -201,3 +201,53 @@ def test_status_names_an_index_built_with_other_settings(
     other = load_settings(**{**settings.model_dump(), "chunk_size": 512, "ui_users": None})
     status = status_markdown(Services(other))
     assert "built with other settings" in status and "--rebuild" in status
+
+
+def test_the_app_answers_from_an_index_another_process_changed(
+    corpus_index: tuple[Settings, object], tmp_path: Path
+) -> None:
+    """Several app instances (or the ingest CLI) on one index: what another process ingests is
+    searched by the next question, without a restart."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from app import Services
+    from assistant.settings import load_settings
+    from tests.conftest import CORPUS, REPO, SMALL_MODEL
+
+    indexed, _ = corpus_index
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    shutil.copytree(indexed.index_dir, tmp_path / "data" / "index")
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        corpus_dir=corpus,
+        model_cache_dir=indexed.model_cache_dir,
+        **SMALL_MODEL,
+    )
+    services = Services(settings)
+    first = services.answerer()
+    assert services.answerer() is first  # nothing changed: the same assistant
+
+    (corpus / "notitie-kazerne-assen.md").write_text(
+        "# Notitie kazerne Assen\n\nHet kazernebudget voor Assen bedraagt 12 miljoen euro. "
+        "De bouw van de kazerne begint in het voorjaar.\n",
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(settings.data_dir),
+        "ASSISTANT_CORPUS_DIR": str(corpus),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "ingest"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 added" in done.stdout
+
+    second = services.answerer()
+    assert second is not first
+    passages = second.retrieve("Hoe groot is het kazernebudget voor Assen?", 3)
+    assert passages and "kazernebudget" in passages[0].text
