@@ -119,3 +119,33 @@ def test_a_stopped_chroma_server_is_reported_and_a_restart_needs_no_rebuild(
 
     chroma_server.start()  # same port, same data folder
     assert [p.chunk_id for p in assistant.retrieve(question)] == answered  # the same assistant
+
+
+def test_answers_with_verified_quotes_through_a_chroma_server_across_a_restart(
+    chroma_server: ChromaServer, tmp_path: Path, make_settings: Any, embedder: Any, assistant: Any
+) -> None:
+    """The whole path through the server: ingest, a question answered with quotes, the server
+    restarted, the next question answered by the same assistant."""
+    from assistant.types import Answer
+    from ingest.manifest import read_document_text
+    from tests.conftest import SMALL_MODEL
+
+    settings = _server_settings(chroma_server, tmp_path, make_settings)
+    settings = settings.model_copy(update=SMALL_MODEL)
+    ingest(settings=settings, progress=False, embedder=embedder)
+    served = build_assistant(settings, embedder=embedder, backend=assistant.backend)
+
+    def answered(question: str) -> Answer:
+        result = served.answer(question)
+        assert result.passages, question  # found through the server
+        for quote in result.quotes:
+            stored = read_document_text(settings.index_dir / "documents", quote.document)
+            assert stored.text.text[quote.start : quote.end] == quote.text
+        return result
+
+    first = answered("Hoe reageert het kabinet op het advies van de Rli?")
+    chroma_server.stop()
+    chroma_server.start()
+    second = answered("Wat vraagt de Rli van het kabinet voor de uitvoering?")
+    assert first.passages and second.passages
+    assert not (settings.index_dir / "chroma").exists()
