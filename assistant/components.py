@@ -24,7 +24,7 @@ from ingest.bm25 import (
     update_bm25,
 )
 from ingest.embed import build_embedder
-from ingest.manifest import Manifest
+from ingest.manifest import Manifest, journal_path
 from ingest.pipeline import IngestRunningError, check_config, exclusive
 from ingest.store import ChunkStore
 
@@ -59,7 +59,8 @@ def index_version(settings: Settings) -> tuple[tuple[int, int] | None, ...]:
     """Changes whenever an ingest (in this process or another: the CLI, another app instance on
     the same index) commits a document or brings BM25 up to date; cheap to ask per question."""
     version: list[tuple[int, int] | None] = []
-    for path in (settings.index_dir / "manifest.json", settings.index_dir / "bm25" / STATE_FILE):
+    manifest = settings.index_dir / "manifest.json"
+    for path in (manifest, journal_path(manifest), settings.index_dir / "bm25" / STATE_FILE):
         try:
             status = path.stat()
             version.append((status.st_mtime_ns, status.st_size))

@@ -69,16 +69,17 @@ class HybridRetriever:
         chunk store cannot be searched."""
         vector = embed_query(self._embedder, question)
         try:
-            return self._search(question, vector, k)
+            return self.search(question, vector, k)
         except BackendError as exc:
             # A restarted Chroma server, or an embedded store whose connections were dropped
             # after a failed write, answers again on a new connection: one retry, then the
             # error stands (reconnect raises it when Chroma is still away).
             log.warning("searching Chroma failed (%s); reconnecting once", exc.message)
         self._store.reconnect()
-        return self._search(question, vector, k)
+        return self.search(question, vector, k)
 
-    def _search(self, question: str, vector: list[float], k: int) -> Retrieval:
+    def search(self, question: str, vector: list[float], k: int) -> Retrieval:
+        """:meth:`retrieve` with the query embedding already made (benchmarks time it apart)."""
         fused = self._fusion.retrieve(QueryBundle(query_str=question, embedding=vector))
         passages = collapse_duplicates(
             [to_passage(n) for n in fused], self._settings.duplicate_threshold

@@ -139,6 +139,7 @@ def ingest(
             _prune(seen, manifest, store, index_dir, tally)
         _sweep_orphans(manifest, store, index_dir)
         _refresh_bm25(manifest, store, index_dir, force=rebuild)
+        manifest.compact()  # readers then load one file, not the run's journal
         return IngestReport(
             added=tuple(tally.added),
             updated=tuple(tally.updated),
@@ -171,6 +172,7 @@ def remove_documents(
         for doc_id in document_ids:
             _remove(doc_id, manifest, store, settings.index_dir, tally)
         _refresh_bm25(manifest, store, settings.index_dir, force=False)
+        manifest.compact()
         return IngestReport(
             removed=tuple(tally.removed),
             documents_total=len(manifest.documents),
@@ -396,7 +398,7 @@ def _wipe(settings: Settings) -> None:
         client.delete_collection(settings.chroma_collection)
     except Exception as exc:  # chromadb raises NotFoundError/ValueError for a missing collection
         log.debug("no collection to delete: %s", exc)
-    for name in ("manifest.json",):
+    for name in ("manifest.json", "manifest.journal"):
         (settings.index_dir / name).unlink(missing_ok=True)
     for name in ("documents", "bm25"):
         shutil.rmtree(settings.index_dir / name, ignore_errors=True)

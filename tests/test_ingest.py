@@ -303,3 +303,55 @@ def test_killed_ingest_then_rerun_equals_a_clean_run(
 def test_embedder_is_built_from_settings(make_settings: Callable[..., Settings]) -> None:
     embedder = build_embedder(make_settings())
     assert len(embedder.get_query_embedding("Wat is de Actieagenda Sterk Bestuur?")) == 384
+
+
+def test_manifest_commits_each_document_as_a_journal_line(tmp_path: Path) -> None:
+    """A commit appends one line, not the whole manifest (quadratic for a large corpus); a line cut
+    off by a crash or a full disk is no commit and is cut away before the next one."""
+    from dataclasses import replace
+
+    from ingest.manifest import DocumentRecord, IndexConfig, journal_path
+
+    path = tmp_path / "manifest.json"
+    manifest = Manifest.load(path)
+    manifest.config = IndexConfig("embedded", "multilingual-e5-small", 384, 300, 50, "1")
+    manifest.save()
+    snapshot = path.read_bytes()
+
+    def record(number: int) -> DocumentRecord:
+        return DocumentRecord(
+            document_id=f"doc-{number}",
+            source=f"doc-{number}.txt",
+            title=f"Document {number}",
+            format="txt",
+            content_key=f"key-{number}",
+            chunk_ids=tuple(f"doc-{number}:{i:05d}" for i in range(20)),
+            pages=None,
+            size_bytes=1000,
+            ingested_at="2026-11-26T12:00:00+00:00",
+        )
+
+    for number in range(3):
+        manifest.documents[f"doc-{number}"] = record(number)
+        manifest.save()
+    journal = journal_path(path)
+    assert path.read_bytes() == snapshot  # the snapshot was not rewritten
+    assert len(journal.read_text(encoding="utf-8").splitlines()) == 3
+    assert sorted(Manifest.load(path).documents) == ["doc-0", "doc-1", "doc-2"]
+
+    with journal.open("ab") as handle:  # what a crash halfway through a line leaves
+        handle.write(b'{"put": {"document_id": "doc-9", "sou')
+    again = Manifest.load(path)
+    assert sorted(again.documents) == ["doc-0", "doc-1", "doc-2"]
+    again.documents["doc-3"] = record(3)
+    again.documents["doc-1"] = replace(record(1), content_key="changed")
+    del again.documents["doc-0"]
+    again.save()
+    reread = Manifest.load(path)
+    assert sorted(reread.documents) == ["doc-1", "doc-2", "doc-3"]
+    assert reread.documents["doc-1"].content_key == "changed"
+    assert b"doc-9" not in journal.read_bytes()
+
+    reread.compact()
+    assert not journal.exists()
+    assert sorted(Manifest.load(path).documents) == ["doc-1", "doc-2", "doc-3"]
