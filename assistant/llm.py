@@ -254,7 +254,7 @@ def _embedded_backend(settings: Settings, *, note: str) -> LLMBackend:
         context_window=settings.llm_context_window,
         max_tokens=settings.llm_max_tokens,
         temperature=settings.llm_temperature,
-        timeout=settings.ollama_timeout_s,
+        timeout=settings.llm_timeout_s,
         max_retries=0,
     )
     return LLMBackend(name="embedded", model=name, llm=llm, note=note, server=server)

@@ -33,6 +33,7 @@ _DEPLOYMENT_FIELDS = frozenset(
         "ollama_connect_timeout_s",
         "ollama_retries",
         "ollama_retry_backoff_s",
+        "llm_timeout_s",
         "max_file_mb",
         "model_cache_dir",
         "ui_host",
@@ -217,6 +218,12 @@ class Settings(BaseSettings):
         le=16,
         description="Requests the embedded model server computes at once (others queue). Each "
         "slot gets the full context window; on 2 cores two slots were no faster in total.",
+    )
+    llm_timeout_s: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds the embedded model server may take to send the next part of a "
+        "reply, including the wait in its queue (8 questions at once on 2 cores: up to ~300 s).",
     )
 
     # --- web UI (app.py) ----------------------------------------------------------------------
