@@ -142,7 +142,11 @@ class Manifest:
         self._saved = dict(self.documents)
 
     def compact(self) -> None:
-        """Write the whole manifest as a new snapshot and empty the journal."""
+        """Write the whole manifest as a new snapshot and empty the journal (nothing to do when
+        the snapshot already holds everything: a no-op ingest writes nothing)."""
+        current = self.config == self._saved_config and self.documents == self._saved
+        if current and self.path.exists() and not self.journal.exists():
+            return
         payload = {
             "config": asdict(self.config) if self.config else None,
             "documents": {doc_id: asdict(r) for doc_id, r in sorted(self.documents.items())},

@@ -121,6 +121,7 @@ def ingest(
     with writing_to(index_dir), exclusive(index_dir / "ingest.lock"):
         if rebuild:
             _wipe(settings)
+        interrupted = _begin_run(index_dir)
         embedder = embedder or build_embedder(settings)
         manifest = open_manifest(settings, embedder)
         store = ChunkStore(settings, embedder)
@@ -137,9 +138,11 @@ def ingest(
                 tally.failed.append(FileFailure(str(path), exc.reason, exc.hint))
         if prune:
             _prune(seen, manifest, store, index_dir, tally)
-        _sweep_orphans(manifest, store, index_dir)
+        if interrupted or tally.failed:
+            _sweep_orphans(manifest, store, index_dir)
         _refresh_bm25(manifest, store, index_dir, force=rebuild)
         manifest.compact()  # readers then load one file, not the run's journal
+        _end_run(index_dir)
         return IngestReport(
             added=tuple(tally.added),
             updated=tuple(tally.updated),
@@ -169,10 +172,14 @@ def remove_documents(
             )
         store = ChunkStore(settings, embedder or build_embedder(settings))
         tally = _Tally()
+        interrupted = _begin_run(settings.index_dir)
         for doc_id in document_ids:
             _remove(doc_id, manifest, store, settings.index_dir, tally)
+        if interrupted:
+            _sweep_orphans(manifest, store, settings.index_dir)
         _refresh_bm25(manifest, store, settings.index_dir, force=False)
         manifest.compact()
+        _end_run(settings.index_dir)
         return IngestReport(
             removed=tuple(tally.removed),
             documents_total=len(manifest.documents),
@@ -365,6 +372,23 @@ def _remove(
     tally.removed.append(record.source)
 
 
+_CLEAN_END = "ingest.clean"
+
+
+def _begin_run(index_dir: Path) -> bool:
+    """Start a run; True when the one before did not end cleanly (killed, failed, or made by a
+    version without this mark), so its leftovers must be swept. Sweeping means reading every
+    chunk's metadata from Chroma: seconds at 100k chunks, not worth it after a clean run."""
+    mark = index_dir / _CLEAN_END
+    interrupted = not mark.exists()
+    mark.unlink(missing_ok=True)
+    return interrupted
+
+
+def _end_run(index_dir: Path) -> None:
+    (index_dir / _CLEAN_END).touch()
+
+
 def _sweep_orphans(manifest: Manifest, store: ChunkStore, index_dir: Path) -> None:
     """Delete chunks and texts of documents without a manifest record (left by a killed run)."""
     for doc_id in store.document_ids() - set(manifest.documents):
@@ -398,7 +422,7 @@ def _wipe(settings: Settings) -> None:
         client.delete_collection(settings.chroma_collection)
     except Exception as exc:  # chromadb raises NotFoundError/ValueError for a missing collection
         log.debug("no collection to delete: %s", exc)
-    for name in ("manifest.json", "manifest.journal"):
+    for name in ("manifest.json", "manifest.journal", _CLEAN_END):
         (settings.index_dir / name).unlink(missing_ok=True)
     for name in ("documents", "bm25"):
         shutil.rmtree(settings.index_dir / name, ignore_errors=True)

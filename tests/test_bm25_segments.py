@@ -57,14 +57,19 @@ def _segments(directory: Path) -> list[dict[str, Any]]:
     return list(json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))["segments"])
 
 
+def _index_all_but_the_last_document(directory: Path, chunks: Chunks) -> str:
+    store, by_document = chunks
+    first = _ids(by_document, list(by_document)[:-1])
+    return update_bm25(directory, first, store.nodes_by_ids, "one")
+
+
 def test_an_added_document_is_a_new_segment_and_ranks_as_in_a_whole_rebuild(
     tmp_path: Path, chunks: Chunks
 ) -> None:
     store, by_document = chunks
     documents = list(by_document)
     directory = tmp_path / "bm25"
-    first = _ids(by_document, documents[:-1])
-    assert update_bm25(directory, first, store.nodes_by_ids, "one").startswith("built")
+    assert _index_all_but_the_last_document(directory, chunks).startswith("built")
     base = directory / _segments(directory)[0]["name"]
     base_files = {p.name: p.stat().st_mtime_ns for p in base.iterdir()}
 
@@ -170,8 +175,7 @@ def test_a_write_killed_before_its_commit_leaves_the_old_index_and_is_swept(
     store, by_document = chunks
     documents = list(by_document)
     directory = tmp_path / "bm25"
-    first = _ids(by_document, documents[:-1])
-    update_bm25(directory, first, store.nodes_by_ids, "one")
+    _index_all_but_the_last_document(directory, chunks)
     # What a run killed while writing its segment leaves: a folder state.json does not name.
     half = directory / "s000002"
     shutil.copytree(directory / _segments(directory)[0]["name"], half)

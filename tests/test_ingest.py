@@ -83,6 +83,9 @@ def test_corpus_index_is_complete_and_consistent(
             text, start, end = state[chunk_id]
             assert stored.text.text[start:end] == text
     assert stored_fingerprint(settings.index_dir / "bm25") == manifest.fingerprint()
+    # A clean end is marked, so the next run skips the sweep for a killed run's leftovers.
+    assert (settings.index_dir / "ingest.clean").exists()
+    assert not (settings.index_dir / "manifest.journal").exists()
 
 
 def test_bm25_finds_dutch_word_forms(corpus_index: tuple[Settings, Any]) -> None:
