@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 QUESTION ?= Wat constateert de ROB over de publieke dienstverlening?
 
-.PHONY: run ask test test-long bench eval eval-smoke clean-venv
+.PHONY: run ask test test-long bench bench-scale eval eval-smoke clean-venv
 
 # Index the corpus (only what changed), then serve the web UI on http://127.0.0.1:7860.
 run: $(VENV)/.installed
@@ -22,7 +22,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -m "not long"
 
-# The load and endurance tests (roughly half an hour on 2 cores): concurrent answers during an ingest,
+# The load and endurance tests (about 20 minutes on 2 cores): concurrent answers during an ingest,
 # several browsers at once, memory over 200 questions. Figures in test-artifacts/reliability/.
 test-long: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -m long
@@ -42,6 +42,10 @@ eval-smoke: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/answer.py
+
+# Growth from 1k to 100k synthetic chunks, embedded Chroma and a Chroma server (~40 min on 2 cores).
+bench-scale: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/scale.py --json benchmarks/results/scale.json
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -358,3 +358,10 @@ def test_manifest_commits_each_document_as_a_journal_line(tmp_path: Path) -> Non
     reread.compact()
     assert not journal.exists()
     assert sorted(Manifest.load(path).documents) == ["doc-1", "doc-2", "doc-3"]
+
+
+def test_index_files_are_readable_by_other_users(corpus_index: tuple[Settings, Any]) -> None:
+    """App instances that run as another user read a shared index: nothing in it is private."""
+    index = corpus_index[0].index_dir
+    for path in [index / "manifest.json", *(index / "documents").iterdir(), *index.rglob("*.json")]:
+        assert path.stat().st_mode & 0o044 == 0o044, path
