@@ -456,6 +456,16 @@ def build_ui(services: Services) -> Any:
         add.click(upload, [files], index_outputs, concurrency_limit=1, concurrency_id="index")
         drop.click(remove, [pick], index_outputs, concurrency_limit=1, concurrency_id="index")
         demo.load(refresh, None, [status, table, pick])
+
+        # While the model is starting (a remote Ollama may take its retries), the status line
+        # follows it; the timer stops once the model is ready or has failed.
+        starting = gr.Timer(2.0)
+
+        def follow_model() -> tuple[str, Any]:
+            waiting = services._backend is None and services.backend_problem is None
+            return status_markdown(services), gr.Timer(active=waiting)
+
+        starting.tick(follow_model, None, [status, starting], show_progress="hidden")
     demo.queue(default_concurrency_limit=settings.ui_concurrency)
     return demo
 
