@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from assistant import _runtime_env  # noqa: F401  (environment before heavy imports)
-from assistant.errors import AssistantError
+from assistant.core import runtime_env  # noqa: F401  (environment before heavy imports)
+from assistant.core.errors import AssistantError
+from assistant.core.settings import Settings, load_settings
 from assistant.presentation import CSS
-from assistant.settings import Settings, load_settings
 
 log = logging.getLogger("app")
 #: Characters of a question shown in the chat (the whole question is still what is answered).
@@ -47,7 +47,7 @@ class Services:
     the current index, rebuilt (same embedder, same model server) after the index changes."""
 
     def __init__(self, settings: Settings) -> None:
-        from ingest.embed import build_embedder
+        from assistant.index.embed import build_embedder
 
         self.settings = settings
         self.embedder = build_embedder(settings)
@@ -59,7 +59,7 @@ class Services:
         self.index_lock = threading.Lock()  # uploads and removals, one at a time
 
     def backend(self) -> Any:
-        from assistant.llm import build_backend
+        from assistant.llm.backends import build_backend
 
         with self._lock:
             if self._backend is None:
@@ -105,7 +105,7 @@ class Services:
         threading.Thread(target=run, name="warm-up", daemon=True).start()
 
     def manifest(self) -> Any:
-        from ingest.manifest import Manifest
+        from assistant.index.manifest import Manifest
 
         return Manifest.load(self.settings.index_dir / "manifest.json")
 
@@ -131,7 +131,7 @@ def status_markdown(services: Services) -> str:
             f"{escape(problem.message)}</span> {escape(problem.hint)}"
         )
     if manifest.config is not None:
-        from ingest.pipeline import check_config
+        from assistant.index.config import check_config
 
         try:
             check_config(manifest.config, services.settings)
@@ -181,8 +181,8 @@ def quote_choices(answers: list[Any], index: int | None) -> list[tuple[str, str]
 
 
 def source_html(services: Services, answers: list[Any], choice: str | None) -> str:
+    from assistant.index.manifest import read_document_text
     from assistant.presentation import passage_html
-    from ingest.manifest import read_document_text
 
     if not choice:
         return "<p><i>Kies een citaat om de passage in het brondocument te zien.</i></p>"

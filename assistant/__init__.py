@@ -16,9 +16,9 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from assistant import _runtime_env  # noqa: F401  (must run before heavy imports)
-from assistant.errors import AssistantError
-from assistant.settings import Settings, load_settings
+from assistant.core import runtime_env  # noqa: F401  (must run before heavy imports)
+from assistant.core.errors import AssistantError
+from assistant.core.settings import Settings, load_settings
 from assistant.types import Answer, Passage, Quote, RejectedQuote, Timings
 
 if TYPE_CHECKING:

@@ -8,9 +8,9 @@ import logging
 import sys
 import textwrap
 
-from assistant import _runtime_env  # noqa: F401  (must run before heavy imports)
-from assistant.errors import AssistantError
-from assistant.settings import load_settings
+from assistant.core import runtime_env  # noqa: F401  (must run before heavy imports)
+from assistant.core.errors import AssistantError
+from assistant.core.settings import load_settings
 from assistant.types import Answer
 
 

@@ -10,23 +10,25 @@ import logging
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from assistant.answering import Answerer, DocumentTexts
-from assistant.errors import IndexNotReadyError
-from assistant.llm import LLMBackend, build_backend
-from assistant.retrieval import HybridRetriever
-from assistant.settings import Settings
-from ingest.bm25 import (
-    STATE_FILE,
+from assistant.answering import Answerer
+from assistant.core.errors import IndexNotReadyError
+from assistant.core.settings import Settings
+from assistant.documents import DocumentTexts
+from assistant.index.bm25 import (
     SegmentedBM25,
     build_bm25,
     load_bm25,
     stored_fingerprint,
     update_bm25,
 )
-from ingest.embed import build_embedder
-from ingest.manifest import Manifest, journal_path
-from ingest.pipeline import IngestRunningError, check_config, exclusive
-from ingest.store import ChunkStore
+from assistant.index.config import check_config
+from assistant.index.embed import build_embedder
+from assistant.index.layout import IndexLayout
+from assistant.index.lock import IngestRunningError, exclusive
+from assistant.index.manifest import Manifest
+from assistant.index.store import ChunkStore
+from assistant.llm.backends import LLMBackend, build_backend
+from assistant.retrieval import HybridRetriever
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,8 @@ def build_assistant(
     backend: LLMBackend | None = None,
 ) -> Answerer:
     """An assistant over the index in ``settings.data_dir`` (it must have been ingested)."""
-    manifest = Manifest.load(settings.index_dir / "manifest.json")
+    layout = IndexLayout(settings.index_dir)
+    manifest = Manifest.load(layout.manifest)
     if manifest.config is None or not manifest.documents:
         raise IndexNotReadyError(
             f"The index in {settings.index_dir} is empty.",
@@ -48,10 +51,10 @@ def build_assistant(
     embedder = embedder or build_embedder(settings)
     # read_only: this store only reads, so an index in a read-only folder (a shared drive) opens.
     store = ChunkStore(settings, embedder, read_only=True)
-    bm25 = _bm25(settings, manifest, store)
+    bm25 = _bm25(settings, layout, manifest, store)
     backend = backend or build_backend(settings)
     retriever = HybridRetriever(settings, embedder, store, bm25, backend.llm)
-    documents = DocumentTexts(settings.index_dir / "documents")
+    documents = DocumentTexts(layout.documents)
     return Answerer(settings, retriever, backend, documents)
 
 
@@ -59,8 +62,7 @@ def index_version(settings: Settings) -> tuple[tuple[int, int] | None, ...]:
     """Changes whenever an ingest (in this process or another: the CLI, another app instance on
     the same index) commits a document or brings BM25 up to date; cheap to ask per question."""
     version: list[tuple[int, int] | None] = []
-    manifest = settings.index_dir / "manifest.json"
-    for path in (manifest, journal_path(manifest), settings.index_dir / "bm25" / STATE_FILE):
+    for path in IndexLayout(settings.index_dir).version_files():
         try:
             status = path.stat()
             version.append((status.st_mtime_ns, status.st_size))
@@ -69,9 +71,11 @@ def index_version(settings: Settings) -> tuple[tuple[int, int] | None, ...]:
     return tuple(version)
 
 
-def _bm25(settings: Settings, manifest: Manifest, store: ChunkStore) -> SegmentedBM25:
+def _bm25(
+    settings: Settings, layout: IndexLayout, manifest: Manifest, store: ChunkStore
+) -> SegmentedBM25:
     """The stored BM25 index, brought up to date first when it is stale, missing or damaged."""
-    directory = settings.index_dir / "bm25"
+    directory = layout.bm25
     fingerprint = manifest.fingerprint()
     candidates = settings.retrieval_candidates
     if stored_fingerprint(directory) == fingerprint:
@@ -82,7 +86,7 @@ def _bm25(settings: Settings, manifest: Manifest, store: ChunkStore) -> Segmente
     else:
         log.warning("the BM25 index in %s is missing or stale; updating it", directory)
     try:
-        with exclusive(settings.index_dir / "ingest.lock"):
+        with exclusive(layout.lock):
             update_bm25(directory, manifest.chunk_ids(), store.nodes_by_ids, fingerprint)
         return load_bm25(directory, candidates)
     except IngestRunningError:

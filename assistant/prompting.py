@@ -4,16 +4,15 @@ token budget (counted with tiktoken) with numbered passages and numbered sentenc
 from __future__ import annotations
 
 import hashlib
-import re
 import string
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from assistant.errors import ConfigurationError
+from assistant.core.errors import ConfigurationError
+from assistant.core.text import count_tokens, sentence_spans
 from assistant.injection import WITHHELD, addresses_the_model
 from assistant.types import Passage
-from ingest.chunk import sentence_spans, token_counter
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 _LANGUAGE_NAMES = {"nl": "Nederlands", "en": "Engels"}
@@ -62,26 +61,6 @@ def refusal_text(language: str) -> str:
 
 def language_name(language: str) -> str:
     return _LANGUAGE_NAMES.get(language, "Nederlands")
-
-
-@cache
-def _stopwords() -> tuple[frozenset[str], frozenset[str]]:
-    from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
-
-    return frozenset(STOPWORDS_DUTCH), frozenset(STOPWORDS_EN)
-
-
-def detect_language(text: str) -> str:
-    """``nl`` or ``en``, by which language's function words the text uses more (default nl)."""
-    words = re.findall(r"[a-zA-Z']+", text.lower())
-    dutch, english = _stopwords()
-    nl = sum(w in dutch for w in words)
-    en = sum(w in english for w in words)
-    return "en" if en > nl else "nl"
-
-
-def count_tokens(text: str) -> int:
-    return len(token_counter()(text))
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from assistant.errors import BackendError
-from assistant.settings import Settings
+from assistant.core.errors import BackendError
+from assistant.core.settings import Settings
+from assistant.index.bm25 import SegmentedBM25
+from assistant.index.embed import embed_query
+from assistant.index.store import ChunkStore
 from assistant.types import Passage
-from ingest.bm25 import SegmentedBM25
-from ingest.embed import embed_query
-from ingest.store import ChunkStore
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -21,11 +21,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from assistant import _runtime_env  # noqa: E402, F401  (environment before heavy imports)
-from assistant.settings import load_settings  # noqa: E402
+from assistant.core import runtime_env  # noqa: E402, F401  (environment before heavy imports)
+from assistant.core.settings import load_settings  # noqa: E402
+from assistant.index.embed import build_embedder, embed_passages  # noqa: E402
+from assistant.index.store import ChunkStore  # noqa: E402
 from ingest import ingest  # noqa: E402
-from ingest.embed import build_embedder, embed_passages  # noqa: E402
-from ingest.store import ChunkStore  # noqa: E402
 
 
 def main() -> int:

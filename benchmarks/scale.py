@@ -42,7 +42,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from assistant import _runtime_env  # noqa: E402, F401  (environment before heavy imports)
+from assistant.core import runtime_env  # noqa: E402, F401  (environment before heavy imports)
 
 CHUNKS_PER_DOCUMENT = 20
 SENTENCES_PER_PARAGRAPH = 5
@@ -71,7 +71,7 @@ def corpus_sentences() -> list[str]:
 def write_corpus(folder: Path, chunks: int, sentences: list[str], seed: int = 7) -> int:
     """Documents of shuffled, recombined sentences, about ``chunks`` chunks in all (counted with
     the real chunker on a sample document); returns the number of documents."""
-    from assistant.settings import load_settings
+    from assistant.core.settings import load_settings
     from ingest.chunk import chunk_document
     from ingest.clean import clean_document
     from ingest.load import load_document
@@ -157,13 +157,13 @@ def one_run(
     from llama_index.core.schema import QueryBundle
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    from assistant.llm import build_backend
+    from assistant.core.settings import load_settings
+    from assistant.index.bm25 import build_bm25, load_bm25
+    from assistant.index.store import ChunkStore
+    from assistant.llm.backends import build_backend
     from assistant.retrieval import HybridRetriever
-    from assistant.settings import load_settings
     from evals.reference import load_items
     from ingest import ingest
-    from ingest.bm25 import build_bm25, load_bm25
-    from ingest.store import ChunkStore
 
     host, _, port = (chroma or "").partition(":")
     settings = load_settings(
@@ -244,9 +244,9 @@ def startup_seconds(corpus: Path, data: Path, chroma: str | None, models: Path) 
     if host:
         env |= {"ASSISTANT_CHROMA_HOST": host, "ASSISTANT_CHROMA_PORT": port}
     code = (
-        "import assistant._runtime_env\n"
+        "import assistant.core.runtime_env\n"
         "from assistant.components import build_assistant\n"
-        "from assistant.settings import load_settings\n"
+        "from assistant.core.settings import load_settings\n"
         f"passages = build_assistant(load_settings()).retrieve({STARTUP_QUESTION!r})\n"
         "assert passages\n"
     )
@@ -257,10 +257,10 @@ def startup_seconds(corpus: Path, data: Path, chroma: str | None, models: Path) 
 
 def embedder_chunks_per_s(folder: Path) -> float:
     """The real embedder on 64 real chunks of a synthetic document (made by the real chunker)."""
-    from assistant.settings import load_settings
+    from assistant.core.settings import load_settings
+    from assistant.index.embed import build_embedder, embed_passages
     from ingest.chunk import chunk_document
     from ingest.clean import clean_document
-    from ingest.embed import build_embedder, embed_passages
     from ingest.load import load_document
 
     settings = load_settings()
@@ -332,8 +332,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         root = Path(tmp)
         models = root / "models"
-        from assistant.model_files import gguf_path
-        from assistant.settings import load_settings
+        from assistant.core.settings import load_settings
+        from assistant.llm.model_files import gguf_path
 
         gguf_path(load_settings(model_cache_dir=models))  # assembled once, as on a real install
         extra = root / "extra" / "extra-notitie.txt"

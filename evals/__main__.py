@@ -9,9 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from assistant import _runtime_env  # noqa: F401  (must run before heavy imports)
-from assistant.errors import AssistantError
-from assistant.settings import Settings, load_settings
+from assistant.core import runtime_env  # noqa: F401  (must run before heavy imports)
+from assistant.core.errors import AssistantError
+from assistant.core.settings import Settings, load_settings
 from evals.compare import compare, load_run, load_thresholds, markdown_comparison, violations
 from evals.html_report import html_report
 from evals.reference import KINDS, Item, load_items, select

@@ -25,12 +25,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from assistant.core.settings import Settings
+from assistant.index.embed import build_embedder
 from assistant.quotes import NormalizedText, locate
-from assistant.settings import Settings
 from evals.metrics import SourceSpan
 from evals.reference import Item, corpus_text, reference_spans
 from evals.runner import Outcome
-from ingest.embed import build_embedder
 
 LABEL = "llama-index baseline"
 

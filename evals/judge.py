@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from assistant.errors import BackendError
-from assistant.llm import ollama_problem
-from assistant.settings import Settings
+from assistant.core.errors import BackendError
+from assistant.core.settings import Settings
+from assistant.llm.backends import ollama_problem
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class Judge:
         from llama_index.core.evaluation import CorrectnessEvaluator
         from llama_index.llms.ollama import Ollama
 
-        from assistant.remote import ollama_client
+        from assistant.core.remote import ollama_client
 
         problem = ollama_problem(settings.model_copy(update={"llm_model": model}))
         if problem is not None:

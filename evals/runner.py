@@ -19,9 +19,10 @@ from typing import Any
 from tqdm import tqdm
 
 import assistant
-from assistant.errors import AssistantError
+from assistant.core.errors import AssistantError
+from assistant.core.settings import Settings
+from assistant.index.embed import build_embedder, embed_passages
 from assistant.quotes import locate
-from assistant.settings import Settings
 from evals.metrics import (
     HEADLINE_METRICS,
     SourceSpan,
@@ -35,7 +36,6 @@ from evals.metrics import (
     reciprocal_rank,
 )
 from evals.reference import Item, corpus_text, reference_spans
-from ingest.embed import build_embedder, embed_passages
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assistant import _runtime_env  # noqa: F401  (must run before heavy imports)
-from assistant.settings import load_settings
+from assistant.core import runtime_env  # noqa: F401  (must run before heavy imports)
+from assistant.core.settings import load_settings
+from assistant.index.embed import build_embedder
 from evals.reference import load_items, select
 from evals.runner import evaluate
-from ingest.embed import build_embedder
 from ingest.pipeline import ingest
 
 CHUNKINGS = ((200, 40), (300, 50), (400, 60), (512, 80))

@@ -3,7 +3,7 @@
 Use ``python -m ingest [PATH ...]`` or, from Python, :func:`ingest.ingest`.
 """
 
-from assistant import _runtime_env  # noqa: F401  (must run before heavy imports)
+from assistant.core import runtime_env  # noqa: F401  (must run before heavy imports)
 from ingest.pipeline import FileFailure, IngestReport, ingest, remove_documents
 
 __all__ = ["FileFailure", "IngestReport", "ingest", "remove_documents"]

@@ -7,11 +7,12 @@ import logging
 import sys
 from pathlib import Path
 
-from assistant import _runtime_env  # noqa: F401  (must run before heavy imports)
-from assistant.errors import AssistantError
-from assistant.settings import load_settings
+from assistant.core import runtime_env  # noqa: F401  (must run before heavy imports)
+from assistant.core.errors import AssistantError
+from assistant.core.settings import load_settings
+from assistant.index.layout import IndexLayout
+from assistant.index.manifest import Manifest
 from ingest.load import supported_suffixes
-from ingest.manifest import Manifest
 from ingest.pipeline import ingest
 
 
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         if args.status:
-            return _print_status(Manifest.load(settings.index_dir / "manifest.json"))
+            return _print_status(Manifest.load(IndexLayout(settings.index_dir).manifest))
         report = ingest(
             args.paths or None,
             settings=settings,

@@ -9,62 +9,11 @@ offsets, and verify them: quotes are later mapped back through these offsets.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
-from assistant.errors import AssistantError
-from ingest.clean import CleanDocument
-
-#: Bump when chunking changes in a way that makes existing chunks incomparable.
-CHUNKER_VERSION = "2"  # 2: offsets of chunks whose text repeats earlier text
-TOKEN_ENCODING = "cl100k_base"
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A passage of a document, with where it stands in the document's clean text."""
-
-    id: str
-    document_id: str
-    index: int
-    text: str
-    start: int
-    end: int
-    page: int | None
-    heading: str | None
-    content_hash: str
-
-
-@cache
-def token_counter() -> Callable[[str], list[int]]:
-    """tiktoken's encoder used for chunk sizes and prompt budgets."""
-    import tiktoken
-
-    return tiktoken.get_encoding(TOKEN_ENCODING).encode
-
-
-@cache
-def _punkt() -> Any:
-    from nltk.tokenize import PunktTokenizer
-
-    return PunktTokenizer("dutch")
-
-
-@cache
-def _dutch_sentences() -> Callable[[str], list[str]]:
-    from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer_internal
-
-    def split(text: str) -> list[str]:
-        return split_by_sentence_tokenizer_internal(text, _punkt())
-
-    return split
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of each sentence of ``text`` (Dutch Punkt model), in order."""
-    return [(int(a), int(b)) for a, b in _punkt().span_tokenize(text)]
+from assistant.core.errors import AssistantError
+from assistant.core.text import dutch_sentences, token_counter
+from assistant.index.records import Chunk, CleanDocument
 
 
 @cache
@@ -76,7 +25,7 @@ def _splitter(chunk_size: int, chunk_overlap: int) -> object:
         chunk_overlap=chunk_overlap,
         tokenizer=token_counter(),
         paragraph_separator="\n\n",
-        chunking_tokenizer_fn=_dutch_sentences(),
+        chunking_tokenizer_fn=dutch_sentences(),
     )
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
 
+from assistant.index.records import CleanDocument, HeadingSpan, PageSpan
 from ingest.load import LoadedDocument
 
 #: Bump when cleaning changes; documents are then re-ingested (it is part of their content key).
@@ -39,50 +39,6 @@ _HYPHEN_END = re.compile(r"([^\W\d_]+)-$")
 _WORD_START = re.compile(r"^([^\W\d_]+)")
 _SENTENCE_END = ".!?"
 _CLAUSE_END = ".!?:;"
-
-
-@dataclass(frozen=True)
-class PageSpan:
-    """Characters ``[start, end)`` of the clean text came from page ``page``."""
-
-    page: int
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class HeadingSpan:
-    """A heading of the document and where it stands in the clean text."""
-
-    level: int
-    title: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class CleanDocument:
-    """The cleaned full text of a document, with page and heading positions in it."""
-
-    text: str
-    pages: tuple[PageSpan, ...]
-    headings: tuple[HeadingSpan, ...]
-
-    def page_at(self, offset: int) -> int | None:
-        """The page that character ``offset`` came from, if the format has pages."""
-        for span in self.pages:
-            if span.start <= offset < span.end:
-                return span.page
-        return self.pages[-1].page if self.pages and offset >= self.pages[-1].start else None
-
-    def heading_at(self, offset: int) -> str | None:
-        """The nearest heading at or before ``offset``."""
-        current = None
-        for heading in self.headings:
-            if heading.start > offset:
-                break
-            current = heading.title
-        return current
 
 
 def normalize(text: str) -> str:

@@ -2,7 +2,7 @@
 
 Each loader returns the document as a sequence of :class:`Segment` s (a PDF page, a paragraph, a
 heading), so that later stages can keep page numbers and headings. Every failure is translated
-into a :class:`~assistant.errors.DocumentError` that names the file, the reason and what to do.
+into a :class:`~assistant.core.errors.DocumentError` that names the file, the reason and what to do.
 
 Parsers: pypdf for PDF (llama-index's ``PDFReader`` is a thin wrapper over it that retries corrupt
 files three times and cannot decrypt or report a missing text layer), python-docx for DOCX (it
@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import DocumentError, UnsupportedFormatError
+from assistant.core.errors import DocumentError, UnsupportedFormatError
 
 #: File suffix -> format name.
 FORMATS: dict[str, str] = {

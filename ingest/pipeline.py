@@ -8,14 +8,12 @@ the end of every run, so a killed run followed by a new one ends in the same ind
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import re
 import shutil
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,26 +21,25 @@ from pathlib import Path
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from tqdm import tqdm
 
-from assistant.errors import AssistantError, DocumentError, IndexMismatchError
-from assistant.settings import Settings
-from ingest.bm25 import remove_bm25, update_bm25
-from ingest.chroma import chroma_client
-from ingest.chunk import CHUNKER_VERSION, chunk_document
+from assistant.core.errors import AssistantError, DocumentError
+from assistant.core.settings import Settings
+from assistant.index.bm25 import remove_bm25, update_bm25
+from assistant.index.chroma import chroma_client
+from assistant.index.config import CHUNKER_VERSION, open_manifest
+from assistant.index.embed import build_embedder, embed_passages
+from assistant.index.layout import IndexLayout, text_file
+from assistant.index.lock import exclusive
+from assistant.index.manifest import DocumentRecord, Manifest, write_document_text
+from assistant.index.storage import ensure_space, space_needed, writing_to
+from assistant.index.store import ChunkStore
+from ingest.chunk import chunk_document
 from ingest.clean import CLEANER_VERSION, clean_document
-from ingest.embed import build_embedder, embed_passages, embed_query
 from ingest.load import check_size, load_document
-from ingest.manifest import DocumentRecord, IndexConfig, Manifest, write_document_text
-from ingest.storage import ensure_space, space_needed, writing_to
-from ingest.store import ChunkStore
 
 log = logging.getLogger(__name__)
 
 #: Part of every document's content key: a new cleaner or chunker re-ingests all documents.
 PIPELINE_VERSION = f"clean{CLEANER_VERSION}-chunk{CHUNKER_VERSION}"
-
-
-class IngestRunningError(AssistantError):
-    """Another process holds the index's ingest lock."""
 
 
 @dataclass(frozen=True)
@@ -114,14 +111,15 @@ def ingest(
     if paths is None:
         paths, prune = [settings.corpus_dir], True
     index_dir = settings.index_dir
+    layout = IndexLayout(index_dir)
     # A read-only folder or a full disk fails the whole run with a message that says so (single
     # files still fail into the report); the commit protocol keeps the index as it was.
     with writing_to(index_dir):
         index_dir.mkdir(parents=True, exist_ok=True)
-    with writing_to(index_dir), exclusive(index_dir / "ingest.lock"):
+    with writing_to(index_dir), exclusive(layout.lock):
         if rebuild:
-            _wipe(settings)
-        interrupted = _begin_run(index_dir)
+            _wipe(settings, layout)
+        interrupted = _begin_run(layout)
         embedder = embedder or build_embedder(settings)
         manifest = open_manifest(settings, embedder)
         store = ChunkStore(settings, embedder)
@@ -137,12 +135,12 @@ def ingest(
             except DocumentError as exc:
                 tally.failed.append(FileFailure(str(path), exc.reason, exc.hint))
         if prune:
-            _prune(seen, manifest, store, index_dir, tally)
+            _prune(seen, manifest, store, layout, tally)
         if interrupted or tally.failed:
-            _sweep_orphans(manifest, store, index_dir)
-        _refresh_bm25(manifest, store, index_dir, force=rebuild)
+            _sweep_orphans(manifest, store, layout)
+        _refresh_bm25(manifest, store, layout, force=rebuild)
         manifest.compact()  # readers then load one file, not the run's journal
-        _end_run(index_dir)
+        _end_run(layout)
         return IngestReport(
             added=tuple(tally.added),
             updated=tuple(tally.updated),
@@ -162,8 +160,9 @@ def remove_documents(
     """Take documents out of the index (chunks, clean text, BM25). Their files are not touched:
     a file still in the corpus folder comes back with the next ``python -m ingest``."""
     started = time.perf_counter()
-    with writing_to(settings.index_dir), exclusive(settings.index_dir / "ingest.lock"):
-        manifest = Manifest.load(settings.index_dir / "manifest.json")
+    layout = IndexLayout(settings.index_dir)
+    with writing_to(settings.index_dir), exclusive(layout.lock):
+        manifest = Manifest.load(layout.manifest)
         unknown = [d for d in document_ids if d not in manifest.documents]
         if unknown:
             raise AssistantError(
@@ -172,56 +171,19 @@ def remove_documents(
             )
         store = ChunkStore(settings, embedder or build_embedder(settings))
         tally = _Tally()
-        interrupted = _begin_run(settings.index_dir)
+        interrupted = _begin_run(layout)
         for doc_id in document_ids:
-            _remove(doc_id, manifest, store, settings.index_dir, tally)
+            _remove(doc_id, manifest, store, layout, tally)
         if interrupted:
-            _sweep_orphans(manifest, store, settings.index_dir)
-        _refresh_bm25(manifest, store, settings.index_dir, force=False)
+            _sweep_orphans(manifest, store, layout)
+        _refresh_bm25(manifest, store, layout, force=False)
         manifest.compact()
-        _end_run(settings.index_dir)
+        _end_run(layout)
         return IngestReport(
             removed=tuple(tally.removed),
             documents_total=len(manifest.documents),
             chunks_total=len(manifest.chunk_ids()),
             seconds=time.perf_counter() - started,
-        )
-
-
-def expected_config(settings: Settings, embedding_dim: int) -> IndexConfig:
-    return IndexConfig(
-        embedding_backend=settings.embedding_backend,
-        embedding_model=settings.resolved_embedding_model,
-        embedding_dim=embedding_dim,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-        chunker_version=CHUNKER_VERSION,
-    )
-
-
-def open_manifest(settings: Settings, embedder: BaseEmbedding) -> Manifest:
-    """The index's manifest; a new index records the settings, an old one must match them."""
-    manifest = Manifest.load(settings.index_dir / "manifest.json")
-    if manifest.config is None:
-        dim = len(embed_query(embedder, "dimensie"))
-        manifest.config = expected_config(settings, dim)
-        manifest.save()
-        return manifest
-    check_config(manifest.config, settings)
-    return manifest
-
-
-def check_config(stored: IndexConfig, settings: Settings) -> None:
-    """Raise IndexMismatchError when the settings differ from those the index was built with."""
-    wanted = expected_config(settings, stored.embedding_dim)
-    differences = stored.differences(wanted)
-    if differences:
-        raise IndexMismatchError(
-            f"The index in {settings.index_dir} was built with other settings: "
-            + "; ".join(differences)
-            + ".",
-            hint="Rebuild it with `python -m ingest --rebuild` (re-embeds every document), or "
-            "restore the settings it was built with.",
         )
 
 
@@ -287,7 +249,7 @@ def _ingest_file(
         del manifest.documents[doc_id]
         manifest.save()
     source = str(path.resolve())
-    text_dir = manifest.path.parent / "documents"
+    text_dir = IndexLayout(settings.index_dir).documents
     try:
         store.replace_document(doc_id, chunks, vectors, title=loaded.title, source=source)
         write_document_text(text_dir, doc_id, loaded.title, source, clean)
@@ -315,7 +277,7 @@ def _undo_unrecorded(doc_id: str, manifest: Manifest, store: ChunkStore, text_di
     search does not find chunks whose document has no record. Best effort: what stays behind is
     swept by the next run."""
     manifest.documents.pop(doc_id, None)
-    (text_dir / f"{doc_id}.json").unlink(missing_ok=True)
+    text_file(text_dir, doc_id).unlink(missing_ok=True)
     try:
         store.delete_document(doc_id)
     except AssistantError as exc:
@@ -351,50 +313,47 @@ def _discover(paths: Sequence[Path]) -> tuple[list[Path], list[FileFailure]]:
 
 
 def _prune(
-    seen: set[str], manifest: Manifest, store: ChunkStore, index_dir: Path, tally: _Tally
+    seen: set[str], manifest: Manifest, store: ChunkStore, layout: IndexLayout, tally: _Tally
 ) -> None:
     """Remove documents whose source file no longer exists."""
     for doc_id, record in list(manifest.documents.items()):
         if doc_id in seen or Path(record.source).exists():
             continue
-        _remove(doc_id, manifest, store, index_dir, tally)
+        _remove(doc_id, manifest, store, layout, tally)
 
 
 def _remove(
-    doc_id: str, manifest: Manifest, store: ChunkStore, index_dir: Path, tally: _Tally
+    doc_id: str, manifest: Manifest, store: ChunkStore, layout: IndexLayout, tally: _Tally
 ) -> None:
     # The record goes first: a crash after this line leaves orphans the next run sweeps away,
     # never a record whose chunks are gone.
     record = manifest.documents.pop(doc_id)
     manifest.save()
     store.delete_document(doc_id)
-    (index_dir / "documents" / f"{doc_id}.json").unlink(missing_ok=True)
+    layout.document_text(doc_id).unlink(missing_ok=True)
     tally.removed.append(record.source)
 
 
-_CLEAN_END = "ingest.clean"
-
-
-def _begin_run(index_dir: Path) -> bool:
+def _begin_run(layout: IndexLayout) -> bool:
     """Start a run; True when the one before did not end cleanly (killed, failed, or made by a
     version without this mark), so its leftovers must be swept. Sweeping means reading every
     chunk's metadata from Chroma: seconds at 100k chunks, not worth it after a clean run."""
-    mark = index_dir / _CLEAN_END
+    mark = layout.clean_end
     interrupted = not mark.exists()
     mark.unlink(missing_ok=True)
     return interrupted
 
 
-def _end_run(index_dir: Path) -> None:
-    (index_dir / _CLEAN_END).touch()
+def _end_run(layout: IndexLayout) -> None:
+    layout.clean_end.touch()
 
 
-def _sweep_orphans(manifest: Manifest, store: ChunkStore, index_dir: Path) -> None:
+def _sweep_orphans(manifest: Manifest, store: ChunkStore, layout: IndexLayout) -> None:
     """Delete chunks and texts of documents without a manifest record (left by a killed run)."""
     for doc_id in store.document_ids() - set(manifest.documents):
         log.info("removing chunks of unrecorded document %s", doc_id)
         store.delete_document(doc_id)
-    texts = index_dir / "documents"
+    texts = layout.documents
     if texts.is_dir():
         for path in texts.iterdir():
             orphan = path.suffix == ".json" and path.stem not in manifest.documents
@@ -402,9 +361,11 @@ def _sweep_orphans(manifest: Manifest, store: ChunkStore, index_dir: Path) -> No
                 path.unlink(missing_ok=True)
 
 
-def _refresh_bm25(manifest: Manifest, store: ChunkStore, index_dir: Path, *, force: bool) -> None:
+def _refresh_bm25(
+    manifest: Manifest, store: ChunkStore, layout: IndexLayout, *, force: bool
+) -> None:
     """Bring the BM25 index up to the manifest: new chunks in a new segment, not a rebuild."""
-    directory = index_dir / "bm25"
+    directory = layout.bm25
     if not manifest.documents:
         remove_bm25(directory)
         return
@@ -415,32 +376,14 @@ def _refresh_bm25(manifest: Manifest, store: ChunkStore, index_dir: Path, *, for
         log.info("BM25 index: %s", action)
 
 
-def _wipe(settings: Settings) -> None:
+def _wipe(settings: Settings, layout: IndexLayout) -> None:
     """Delete the index (collection, manifest, texts, BM25) so it is built anew."""
     client = chroma_client(settings)
     try:
         client.delete_collection(settings.chroma_collection)
     except Exception as exc:  # chromadb raises NotFoundError/ValueError for a missing collection
         log.debug("no collection to delete: %s", exc)
-    for name in ("manifest.json", "manifest.journal", _CLEAN_END):
-        (settings.index_dir / name).unlink(missing_ok=True)
-    for name in ("documents", "bm25"):
-        shutil.rmtree(settings.index_dir / name, ignore_errors=True)
-
-
-@contextmanager
-def exclusive(lock_path: Path) -> Iterator[None]:
-    """One writer at a time per index (a second one fails fast instead of corrupting it):
-    IngestRunningError when another holds the lock."""
-    with open(lock_path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise IngestRunningError(
-                f"Another ingestion is already running on {lock_path.parent}.",
-                hint="Wait for it to finish, then run this again.",
-            ) from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    for path in (layout.manifest, layout.journal, layout.clean_end):
+        path.unlink(missing_ok=True)
+    for folder in (layout.documents, layout.bm25):
+        shutil.rmtree(folder, ignore_errors=True)

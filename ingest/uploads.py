@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 
 #: The formats ingestion reads (ingest/load.py).
 ALLOWED_SUFFIXES = (".pdf", ".docx", ".html", ".htm", ".md", ".txt")

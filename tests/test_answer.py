@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from assistant.answering import Answerer, DocumentTexts
+from assistant.answering import Answerer
 from assistant.components import build_assistant
-from assistant.errors import IndexNotReadyError, QuestionError
-from assistant.settings import Settings, load_settings
+from assistant.core.errors import IndexNotReadyError, QuestionError
+from assistant.core.settings import Settings, load_settings
+from assistant.documents import DocumentTexts
+from assistant.index.manifest import read_document_text
 from assistant.types import Answer
-from ingest.manifest import read_document_text
 from tests.conftest import CORPUS, REPO, SMALL_MODEL, only_segment
 
 pytestmark = pytest.mark.slow

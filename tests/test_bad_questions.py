@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from assistant.answering import Answerer
-from assistant.errors import QuestionError
+from assistant.core.errors import QuestionError
+from assistant.core.settings import Settings
+from assistant.index.manifest import Manifest, read_document_text
+from assistant.index.store import ChunkStore
 from assistant.presentation import answer_html, error_html
-from assistant.settings import Settings
-from ingest.manifest import Manifest, read_document_text
-from ingest.store import ChunkStore
 
 pytestmark = pytest.mark.slow
 

@@ -12,18 +12,18 @@ from typing import Any
 
 import pytest
 
-from assistant.settings import Settings
-from ingest.bm25 import (
+from assistant.core.settings import Settings
+from assistant.index.bm25 import (
     MAX_SEGMENTS,
-    STATE_FILE,
     build_bm25,
     files_intact,
     load_bm25,
     stored_fingerprint,
     update_bm25,
 )
-from ingest.manifest import Manifest
-from ingest.store import ChunkStore
+from assistant.index.layout import BM25_STATE_FILE as STATE_FILE
+from assistant.index.manifest import Manifest
+from assistant.index.store import ChunkStore
 
 #: The corpus index's Chroma store and its chunk ids per document.
 Chunks = tuple[ChunkStore, dict[str, list[str]]]
@@ -104,7 +104,8 @@ def test_one_segment_scores_exactly_as_bm25s(chunks: Chunks) -> None:
     import bm25s
     from llama_index.retrievers.bm25 import BM25Retriever
 
-    from ingest.bm25 import STOPWORDS, _stemmer
+    from assistant.core.text import BM25_STOPWORDS as STOPWORDS
+    from assistant.core.text import new_stemmer as _stemmer
 
     store, by_document = chunks
     nodes = store.nodes_by_ids(_ids(by_document, list(by_document)))

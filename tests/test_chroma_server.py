@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from assistant.components import build_assistant
-from assistant.errors import BackendError
+from assistant.core.errors import BackendError
+from assistant.index.embed import embed_query
+from assistant.index.manifest import Manifest
+from assistant.index.store import ChunkStore
 from ingest import ingest
-from ingest.embed import embed_query
-from ingest.manifest import Manifest
-from ingest.store import ChunkStore
 from tests.conftest import CORPUS, REPO
 from tests.servers import free_port, wait_until_up
 
@@ -126,8 +126,8 @@ def test_answers_with_verified_quotes_through_a_chroma_server_across_a_restart(
 ) -> None:
     """The whole path through the server: ingest, a question answered with quotes, the server
     restarted, the next question answered by the same assistant."""
+    from assistant.index.manifest import read_document_text
     from assistant.types import Answer
-    from ingest.manifest import read_document_text
     from tests.conftest import SMALL_MODEL
 
     settings = _server_settings(chroma_server, tmp_path, make_settings)

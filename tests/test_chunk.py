@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunk import chunk_document, token_counter
-from ingest.clean import CleanDocument, clean_document
+from assistant.core.text import token_counter
+from assistant.index.records import CleanDocument
+from ingest.chunk import chunk_document
+from ingest.clean import clean_document
 from ingest.load import LoadedDocument, Segment, load_document
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.answering import _terms, _unsupported_figures
 from assistant.citations import NumberedSentences, VerbatimQuotes
+from assistant.core.text import terms as _terms
+from assistant.grounding import unsupported_figures as _unsupported_figures
 from assistant.prompting import build_context
 from assistant.quotes import NormalizedText
 from assistant.types import Passage

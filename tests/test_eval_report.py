@@ -127,8 +127,8 @@ def test_baseline_refusal_rule() -> None:
 
 
 def test_judge_refuses_to_start_without_its_ollama() -> None:
-    from assistant.errors import BackendError
-    from assistant.settings import load_settings
+    from assistant.core.errors import BackendError
+    from assistant.core.settings import load_settings
     from evals.judge import Judge
     from tests.servers import free_port
 

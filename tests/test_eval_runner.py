@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow

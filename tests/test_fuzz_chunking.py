@@ -9,7 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.chunk import chunk_document, token_counter
+from assistant.core.text import token_counter
+from ingest.chunk import chunk_document
 from ingest.clean import clean_document
 from ingest.load import LoadedDocument, Segment
 

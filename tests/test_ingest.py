@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from assistant.errors import AssistantError, IndexMismatchError
-from assistant.settings import Settings
+from assistant.core.errors import AssistantError, IndexMismatchError
+from assistant.core.settings import Settings
+from assistant.index.bm25 import load_bm25, stored_fingerprint
+from assistant.index.embed import build_embedder
+from assistant.index.manifest import Manifest, read_document_text
+from assistant.index.store import ChunkStore
 from ingest import ingest
-from ingest.bm25 import load_bm25, stored_fingerprint
-from ingest.embed import build_embedder
-from ingest.manifest import Manifest, read_document_text
-from ingest.store import ChunkStore
 from tests.conftest import CORPUS, REPO, only_segment
 from tests.sample_files import write_binary, write_pdf
 
@@ -98,7 +98,7 @@ def test_bm25_finds_dutch_word_forms(corpus_index: tuple[Settings, Any]) -> None
 
 
 def test_dense_search_finds_a_paraphrase(corpus_index: tuple[Settings, Any], embedder: Any) -> None:
-    from ingest.embed import embed_query
+    from assistant.index.embed import embed_query
 
     settings, _ = corpus_index
     store = ChunkStore(settings, embedder)
@@ -313,7 +313,7 @@ def test_manifest_commits_each_document_as_a_journal_line(tmp_path: Path) -> Non
     off by a crash or a full disk is no commit and is cut away before the next one."""
     from dataclasses import replace
 
-    from ingest.manifest import DocumentRecord, IndexConfig, journal_path
+    from assistant.index.manifest import DocumentRecord, IndexConfig, journal_path
 
     path = tmp_path / "manifest.json"
     manifest = Manifest.load(path)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import DocumentError, UnsupportedFormatError
+from assistant.core.errors import DocumentError, UnsupportedFormatError
 from ingest.load import load_document, title_from_filename
 from tests.sample_files import (
     write_binary,

@@ -16,9 +16,9 @@ import psutil
 import pytest
 
 from assistant.components import build_assistant
-from assistant.errors import BackendError
-from assistant.settings import Settings
-from ingest.manifest import read_document_text
+from assistant.core.errors import BackendError
+from assistant.core.settings import Settings
+from assistant.index.manifest import read_document_text
 from tests.conftest import CORPUS, REPO
 from tests.servers import app_env, free_port, wait_until_up
 
@@ -56,7 +56,7 @@ def _model_servers(process: psutil.Process) -> list[psutil.Process]:
     return [
         child
         for child in process.children(recursive=True)
-        if "assistant.llama_server" in " ".join(child.cmdline())
+        if "assistant.llm.llama_server" in " ".join(child.cmdline())
     ]
 
 
@@ -65,8 +65,8 @@ def test_model_server_goes_when_its_parent_is_killed(model_cache: Path) -> None:
     server notices and exits instead of holding its memory for good."""
     script = (
         "import time, sys\n"
-        "from assistant.llama_server import LlamaServer\n"
-        "from assistant.model_files import PACKAGED_MODELS, assemble\n"
+        "from assistant.llm.llama_server import LlamaServer\n"
+        "from assistant.llm.model_files import PACKAGED_MODELS, assemble\n"
         "from pathlib import Path\n"
         "gguf = assemble(PACKAGED_MODELS['qwen2.5-coder-0.5b'], Path(sys.argv[1]))\n"
         "server = LlamaServer(gguf, context_window=2048, parallel=1, threads=1, alias='x')\n"

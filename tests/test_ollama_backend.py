@@ -21,15 +21,15 @@ from typing import Any
 import pytest
 
 from assistant.components import build_assistant
-from assistant.errors import BackendError
-from assistant.llama_server import LlamaServer
-from assistant.llm import build_backend
-from assistant.model_files import PACKAGED_MODELS, assemble
-from assistant.settings import Settings, load_settings
+from assistant.core.errors import BackendError
+from assistant.core.settings import Settings, load_settings
+from assistant.index.manifest import Manifest, read_document_text
+from assistant.index.store import ChunkStore
+from assistant.llm.backends import build_backend
+from assistant.llm.llama_server import LlamaServer
+from assistant.llm.model_files import PACKAGED_MODELS, assemble
 from assistant.types import Answer
 from ingest import ingest
-from ingest.manifest import Manifest, read_document_text
-from ingest.store import ChunkStore
 from tests.conftest import CORPUS
 from tests.servers import free_port, wait_until_up
 
@@ -148,7 +148,7 @@ def test_unreachable_ollama_falls_back_in_auto_mode_and_fails_clearly_otherwise(
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert "try 2 of 3" in logged and "try 3 of 3" in logged and "try 4" not in logged
 
-    from ingest.embed import build_embedder, embed_query
+    from assistant.index.embed import build_embedder, embed_query
 
     embedder = build_embedder(
         make_settings(embedding_backend="ollama", ollama_host=closed, **retrying)
@@ -207,7 +207,7 @@ def test_a_remote_ollama_that_hangs_is_retried_until_it_answers(
     chat call and the embedding call each time out, back off, retry and then get their answer."""
     from llama_index.core.llms import ChatMessage
 
-    from ingest.embed import build_embedder, embed_query
+    from assistant.index.embed import build_embedder, embed_query
 
     proxy, host = _start_ollama(llama_servers, tmp_path, address=_network_address())
     assert "127.0.0.1" not in host and "localhost" not in host
@@ -271,7 +271,7 @@ def test_ingest_and_retrieve_with_ollama_embeddings(
     assert manifest.config.embedding_backend == "ollama"
     assert manifest.config.embedding_model == EMBED_MODEL
     assert manifest.config.embedding_dim == 896  # the model's real width, not e5's 384
-    from ingest.embed import build_embedder, embed_query
+    from assistant.index.embed import build_embedder, embed_query
 
     embedder = build_embedder(settings)
     store = ChunkStore(settings, embedder)

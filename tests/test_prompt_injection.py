@@ -11,13 +11,13 @@ import pytest
 
 from assistant.answering import Answerer
 from assistant.components import build_assistant
+from assistant.core.settings import Settings, load_settings
+from assistant.core.text import sentence_spans
+from assistant.index.manifest import read_document_text
 from assistant.injection import addresses_the_model, repeats_instructions
 from assistant.prompting import PROMPTS_DIR, build_context
-from assistant.settings import Settings, load_settings
 from assistant.types import Answer, Passage
 from ingest import ingest
-from ingest.chunk import sentence_spans
-from ingest.manifest import read_document_text
 from tests.conftest import CORPUS, SMALL_MODEL
 
 MEMO = """# Memo reiskosten en thuiswerken, Waterschap Vechtstromen 2026

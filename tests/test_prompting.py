@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.errors import ConfigurationError
+from assistant.core.errors import ConfigurationError
+from assistant.core.text import count_tokens, detect_language
 from assistant.prompting import (
     build_context,
-    count_tokens,
-    detect_language,
     prompt_version,
     refusal_text,
     render,

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import ConfigurationError
-from assistant.settings import load_settings
+from assistant.core.errors import ConfigurationError
+from assistant.core.settings import load_settings
 
 
 def test_environment_prefix_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 
 from assistant.components import build_assistant
-from assistant.errors import BackendError, ConfigurationError
-from assistant.settings import Settings, load_settings
+from assistant.core.errors import BackendError, ConfigurationError
+from assistant.core.settings import Settings, load_settings
+from assistant.index.bm25 import load_bm25, stored_fingerprint
+from assistant.index.manifest import Manifest
+from assistant.index.store import ChunkStore
 from ingest import ingest as run_ingest
-from ingest.bm25 import load_bm25, stored_fingerprint
-from ingest.manifest import Manifest
-from ingest.store import ChunkStore
 from ingest.uploads import store_upload
 from tests.conftest import CORPUS, REPO
 

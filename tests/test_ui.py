@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
+from assistant.core.settings import Settings
 from assistant.quotes import NormalizedText, locate
-from assistant.settings import Settings
 from tests.conftest import CORPUS, REPO
 from tests.servers import app_env, free_port, wait_until_up
 

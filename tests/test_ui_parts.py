@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import AssistantError, ConfigurationError
+from assistant.core.errors import AssistantError, ConfigurationError
+from assistant.core.settings import Settings
 from assistant.presentation import answer_html, error_html, passage_html, quote_label
 from assistant.provenance import append_feedback, export_json, export_markdown
-from assistant.settings import Settings
 from assistant.types import Answer, Passage, Quote, Timings
 from evals.feedback import draft_item
 from ingest.uploads import safe_name, store_upload, uploads_dir
@@ -195,7 +195,7 @@ def test_status_names_an_index_built_with_other_settings(
     corpus_index: tuple[Settings, object],
 ) -> None:
     from app import Services, status_markdown
-    from assistant.settings import load_settings
+    from assistant.core.settings import load_settings
 
     settings, _ = corpus_index
     other = load_settings(**{**settings.model_dump(), "chunk_size": 512, "ui_users": None})
@@ -214,7 +214,7 @@ def test_the_app_answers_from_an_index_another_process_changed(
     import sys
 
     from app import Services
-    from assistant.settings import load_settings
+    from assistant.core.settings import load_settings
     from tests.conftest import CORPUS, REPO, SMALL_MODEL
 
     indexed, _ = corpus_index

@@ -23,12 +23,12 @@ import pytest
 
 from assistant.answering import Answerer
 from assistant.components import build_assistant
-from assistant.settings import Settings
+from assistant.core.settings import Settings
+from assistant.index.manifest import Manifest, read_document_text
+from assistant.index.store import ChunkStore
 from assistant.types import Answer
 from evals.reference import load_items
 from ingest import ingest
-from ingest.manifest import Manifest, read_document_text
-from ingest.store import ChunkStore
 from tests.conftest import CORPUS, REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.long]

@@ -23,9 +23,9 @@ from llama_index.core.llms import LLM, ChatMessage
 from llama_index.llms.openai_like import OpenAILike
 from pydantic import PrivateAttr
 
-from assistant.errors import BackendError
-from assistant.remote import ollama_client, retrying
-from assistant.settings import Settings
+from assistant.core.errors import BackendError
+from assistant.core.remote import ollama_client, retrying
+from assistant.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -232,8 +232,8 @@ def _ollama_backend(settings: Settings, *, note: str) -> LLMBackend:
 
 
 def _embedded_backend(settings: Settings, *, note: str) -> LLMBackend:
-    from assistant.llama_server import LlamaServer
-    from assistant.model_files import gguf_path
+    from assistant.llm.llama_server import LlamaServer
+    from assistant.llm.model_files import gguf_path
 
     path = gguf_path(settings)
     name = settings.llm_gguf_path.stem if settings.llm_gguf_path else settings.llm_embedded_model

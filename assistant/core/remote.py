@@ -2,7 +2,8 @@
 exponential backoff (tenacity) for the failures that pass: a dropped connection, a timeout, a
 busy or restarting server (429, 5xx). A missing model or a refused request is not retried.
 
-Used by the chat model (assistant/llm.py), the Ollama embedder (ingest/embed.py) and the judge.
+Used by the chat model (assistant/llm/backends.py), the Ollama embedder
+(assistant/index/embed.py) and the judge.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

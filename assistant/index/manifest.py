@@ -27,8 +27,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import IndexNotReadyError
-from ingest.clean import CleanDocument, HeadingSpan, PageSpan
+from assistant.core.errors import IndexNotReadyError
+from assistant.index.layout import journal_path, text_file
+from assistant.index.records import CleanDocument, HeadingSpan, PageSpan
 
 INDEX_FORMAT = 1
 
@@ -187,10 +188,6 @@ class Manifest:
         return digest.hexdigest()
 
 
-def journal_path(manifest: Path) -> Path:
-    return manifest.with_suffix(".journal")
-
-
 def _record(data: dict[str, Any]) -> DocumentRecord:
     return DocumentRecord(**{**data, "chunk_ids": tuple(data["chunk_ids"])})
 
@@ -216,11 +213,11 @@ def write_document_text(
         "pages": [asdict(p) for p in document.pages],
         "headings": [asdict(h) for h in document.headings],
     }
-    atomic_write_text(directory / f"{document_id}.json", json.dumps(payload, ensure_ascii=False))
+    atomic_write_text(text_file(directory, document_id), json.dumps(payload, ensure_ascii=False))
 
 
 def read_document_text(directory: Path, document_id: str) -> StoredDocument:
-    path = directory / f"{document_id}.json"
+    path = text_file(directory, document_id)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

@@ -37,14 +37,13 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import BaseNode, NodeWithScore, QueryBundle
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
-from assistant.errors import AssistantError
-from ingest.manifest import atomic_write_text
+from assistant.core.errors import AssistantError
+from assistant.core.text import BM25_STOPWORDS, new_stemmer
+from assistant.index.layout import BM25_STATE_FILE as STATE_FILE
+from assistant.index.manifest import atomic_write_text
 
 log = logging.getLogger(__name__)
 
-STEMMER_LANGUAGE = "dutch"
-STOPWORDS = "nl"
-STATE_FILE = "state.json"
 _IDS_FILE = "ids.json"
 _FORMAT = 2
 #: More segments than this and the small ones are merged (each one costs a pass per query).
@@ -56,12 +55,6 @@ MAX_DELETED_SHARE = 0.25
 def _quiet_bm25s() -> None:
     # bm25s sets its own logger to DEBUG at import, which would print on every build.
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-
-
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer(STEMMER_LANGUAGE)
 
 
 # --- on disk -----------------------------------------------------------------------------------
@@ -241,7 +234,7 @@ def _write_segment(directory: Path, name: str, nodes: Sequence[BaseNode]) -> _Se
     path.mkdir(parents=True)
     try:
         retriever = BM25Retriever.from_defaults(
-            nodes=list(nodes), stemmer=_stemmer(), language=STOPWORDS, similarity_top_k=1
+            nodes=list(nodes), stemmer=new_stemmer(), language=BM25_STOPWORDS, similarity_top_k=1
         )
         retriever.persist(str(path), show_progress=False)
         atomic_write_text(path / _IDS_FILE, json.dumps([n.node_id for n in nodes]))
@@ -296,7 +289,7 @@ class SegmentedBM25(BaseRetriever):
         super().__init__()
         self._segments = list(segments)
         self.similarity_top_k = similarity_top_k
-        self._stemmer = _stemmer()
+        self._stemmer = new_stemmer()
 
     @property
     def segment_count(self) -> int:
@@ -318,7 +311,7 @@ class SegmentedBM25(BaseRetriever):
 
         tokens = bm25s.tokenize(
             query_bundle.query_str,
-            stopwords=STOPWORDS,
+            stopwords=BM25_STOPWORDS,
             stemmer=self._stemmer,
             return_ids=False,
             show_progress=False,
@@ -380,7 +373,7 @@ def build_bm25(nodes: Sequence[BaseNode], similarity_top_k: int = 10) -> Segment
 
     _quiet_bm25s()
     retriever = BM25Retriever.from_defaults(
-        nodes=list(nodes), stemmer=_stemmer(), language=STOPWORDS, similarity_top_k=1
+        nodes=list(nodes), stemmer=new_stemmer(), language=BM25_STOPWORDS, similarity_top_k=1
     )
     index = retriever.bm25
     index.corpus = retriever.corpus

@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import ConfigurationError
-from assistant.settings import Settings
+from assistant.core.errors import ConfigurationError
+from assistant.core.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,10 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import AssistantError, BackendError
-from assistant.settings import Settings
-from ingest.storage import causes, is_writable, storage_error
+from assistant.core.errors import AssistantError, BackendError
+from assistant.core.settings import Settings
+from assistant.index.layout import IndexLayout
+from assistant.index.storage import causes, is_writable, storage_error
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def chroma_client(settings: Settings, *, read_only: bool = False) -> Any:
             return chromadb.HttpClient(
                 host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
             )
-        path = settings.index_dir / "chroma"
+        path = IndexLayout(settings.index_dir).chroma
         if read_only and path.is_dir() and not is_writable(path):
             return _snapshot_client(path, chroma_settings)
         path.mkdir(parents=True, exist_ok=True)
@@ -82,7 +83,7 @@ def chroma_failure(
                 "store in the data folder).",
             )
         return BackendError(f"The Chroma server at {address} failed ({reason}).", hint=repair)
-    folder = settings.index_dir / "chroma"
+    folder = IndexLayout(settings.index_dir).chroma
     translated = storage_error(exc, folder, blame_low_space=True)
     if translated is not None:
         return translated

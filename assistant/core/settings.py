@@ -294,7 +294,7 @@ def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment; keyword arguments win over the environment."""
     from pydantic import ValidationError
 
-    from assistant.errors import ConfigurationError
+    from assistant.core.errors import ConfigurationError
 
     try:
         return Settings(**overrides)

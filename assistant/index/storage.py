@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from assistant.errors import AssistantError, BackendError, ConfigurationError
+from assistant.core.errors import AssistantError, BackendError, ConfigurationError
 
 _READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})

@@ -6,7 +6,7 @@ the process (llama.cpp serves ``parallel`` requests at once in slots). It listen
 
 Run directly (that is how the parent starts it)::
 
-    python -m assistant.llama_server --model FILE.gguf --port 8012 --ctx 8192 --parallel 2
+    python -m assistant.llm.llama_server --model FILE.gguf --port 8012 --ctx 8192 --parallel 2
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from assistant.errors import BackendError
+from assistant.core.errors import BackendError
 
 log = logging.getLogger(__name__)
 READY = "LLAMA-SERVER-READY"
@@ -96,7 +96,7 @@ class LlamaServer:
         command = [
             sys.executable,
             "-m",
-            "assistant.llama_server",
+            "assistant.llm.llama_server",
             "--model",
             str(self.model),
             "--port",

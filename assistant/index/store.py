@@ -13,11 +13,11 @@ from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo,
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from assistant.errors import AssistantError
-from assistant.settings import Settings
-from ingest.chroma import chroma_client, chroma_failure, discard_embedded
-from ingest.chunk import Chunk
-from ingest.embed import ChromaEmbeddingFunction
+from assistant.core.errors import AssistantError
+from assistant.core.settings import Settings
+from assistant.index.chroma import chroma_client, chroma_failure, discard_embedded
+from assistant.index.embed import ChromaEmbeddingFunction
+from assistant.index.records import Chunk
 
 #: Metadata that describes a chunk; kept out of the text that is embedded or shown to the LLM.
 _META_KEYS = ("title", "source", "page", "heading", "start", "end", "chunk_index", "content_hash")

@@ -1,0 +1,73 @@
+"""The clean document texts quotes are verified against, read from the index and cached, and
+pinned per answer so that an ingest that replaces or removes a document meanwhile changes
+nothing for an answer already under way."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.core.errors import IndexNotReadyError
+from assistant.index.layout import text_file
+from assistant.index.manifest import StoredDocument, read_document_text
+from assistant.quotes import NormalizedText
+
+
+class DocumentTexts:
+    """Clean document texts (what quotes are verified against), read from the index's
+    ``documents/`` folder and cached while the file stays the same (an ingest may replace it)."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._cache: dict[str, tuple[tuple[int, int], StoredDocument, NormalizedText]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, document_id: str) -> StoredDocument:
+        return self._entry(document_id)[0]
+
+    def normalized(self, document_id: str) -> NormalizedText:
+        return self._entry(document_id)[1]
+
+    def pin(self, document_ids: set[str]) -> tuple[PinnedTexts, set[str]]:
+        """The current texts of these documents, fixed for one answer, and the ids whose text is
+        gone (removed by an ingest since the passages were retrieved)."""
+        texts: dict[str, tuple[StoredDocument, NormalizedText]] = {}
+        missing: set[str] = set()
+        for document_id in sorted(document_ids):
+            try:
+                texts[document_id] = self._entry(document_id)
+            except IndexNotReadyError:
+                missing.add(document_id)
+        return PinnedTexts(texts), missing
+
+    def _entry(self, document_id: str) -> tuple[StoredDocument, NormalizedText]:
+        path = text_file(self._directory, document_id)
+        try:
+            status = path.stat()
+            version = (status.st_mtime_ns, status.st_size)
+        except FileNotFoundError:
+            version = (0, 0)  # read_document_text below says what is missing and what to do
+        with self._lock:
+            cached = self._cache.get(document_id)
+        if cached is not None and cached[0] == version:
+            return cached[1], cached[2]
+        stored = read_document_text(self._directory, document_id)
+        normalized = NormalizedText(stored.text.text)
+        with self._lock:
+            self._cache[document_id] = (version, stored, normalized)
+        return stored, normalized
+
+
+@dataclass(frozen=True)
+class PinnedTexts:
+    """The document texts one answer reads and verifies against, whatever an ingest does
+    meanwhile."""
+
+    texts: dict[str, tuple[StoredDocument, NormalizedText]]
+
+    def get(self, document_id: str) -> StoredDocument:
+        return self.texts[document_id][0]
+
+    def normalized(self, document_id: str) -> NormalizedText:
+        return self.texts[document_id][1]
