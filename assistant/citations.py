@@ -66,25 +66,29 @@ def _messages(prefix: str, question: str, language: str, context_text: str) -> l
     ]
 
 
-class VerbatimQuotes:
-    """The model copies sentences; the code checks each copy against the documents."""
+def _schema(citations: str, item: dict[str, Any], *, max_items: int) -> dict[str, Any]:
+    """The reply's JSON schema: a list of citations, then the answer, and nothing else.
 
-    name = "verbatim"
-    schema: dict[str, Any] = {  # noqa: RUF012  (read-only by convention)
+    The model writes the fields in this order, citations first: the streaming code relies on it.
+    """
+    return {
         "type": "object",
         "properties": {
-            "quotes": {
-                "type": "array",
-                "items": {"type": "string", "maxLength": 400},
-                "maxItems": 3,
-            },
+            citations: {"type": "array", "items": item, "maxItems": max_items},
             # Bounded so the grammar closes the JSON before llm_max_tokens runs out: 3 x 400 +
             # 700 characters is about 500 tokens of Dutch. Longer values truncated the JSON.
             "answer": {"type": "string", "maxLength": 700},
         },
-        "required": ["quotes", "answer"],
+        "required": [citations, "answer"],
         "additionalProperties": False,
     }
+
+
+class VerbatimQuotes:
+    """The model copies sentences; the code checks each copy against the documents."""
+
+    name = "verbatim"
+    schema = _schema("quotes", {"type": "string", "maxLength": 400}, max_items=3)
 
     def messages(self, question: str, language: str, context: Context) -> list[ChatMessage]:
         return _messages("quotes", question, language, context.passage_text)
@@ -119,19 +123,7 @@ class NumberedSentences:
     """The model cites sentence numbers; each number is an exact source span."""
 
     name = "sentences"
-    schema: dict[str, Any] = {  # noqa: RUF012  (read-only by convention)
-        "type": "object",
-        "properties": {
-            "sentence_ids": {
-                "type": "array",
-                "items": {"type": "integer", "minimum": 1},
-                "maxItems": MAX_CITED,
-            },
-            "answer": {"type": "string", "maxLength": 700},
-        },
-        "required": ["sentence_ids", "answer"],
-        "additionalProperties": False,
-    }
+    schema = _schema("sentence_ids", {"type": "integer", "minimum": 1}, max_items=MAX_CITED)
 
     def messages(self, question: str, language: str, context: Context) -> list[ChatMessage]:
         return _messages("sentences", question, language, context.numbered_text)

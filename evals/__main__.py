@@ -14,8 +14,10 @@ from assistant.core.errors import AssistantError
 from assistant.core.settings import Settings, load_settings
 from evals.compare import compare, load_run, load_thresholds, markdown_comparison, violations
 from evals.html_report import html_report
+from evals.metrics import CONSOLE_METRICS
 from evals.reference import KINDS, Item, load_items, select
 from evals.runner import RunResult, evaluate, write_run
+from evals.tables import format_value
 
 RUNS = Path(__file__).resolve().parent / "runs"
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
@@ -195,16 +197,7 @@ def _report(
     print(f"{len(run.items)} items -> {out}/report.html")
     if baseline:
         print(f"  {'metric':<28} {'assistant':>10} {'baseline':>10}")
-    for key in (
-        "hit@5",
-        "mrr@10",
-        "quote_validity",
-        "grounding",
-        "key_fact_recall",
-        "unanswerable_refused",
-        "answerable_wrongly_refused",
-        "total_p50_s",
-    ):
+    for key in CONSOLE_METRICS:
         ours = _show(overall.get(key))
         if baseline:
             print(f"  {key:<28} {ours:>10} {_show(baseline.summary['overall'].get(key)):>10}")
@@ -219,7 +212,7 @@ def _report(
 
 
 def _show(value: object) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+    return format_value(value, missing="None")
 
 
 if __name__ == "__main__":

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evals.metrics import HEADLINE_METRICS
+from evals.metrics import HEADLINE_METRICS, LOWER_IS_BETTER
+from evals.tables import markdown_table
 
-#: Metrics where lower is better; every other numeric metric is better when higher.
-LOWER_IS_BETTER = ("answerable_wrongly_refused",)
 #: Changes smaller than this are noise (rates); latencies may vary by this fraction.
 RATE_TOLERANCE = 0.02
 LATENCY_TOLERANCE = 0.10
@@ -93,18 +92,20 @@ def violations(summary: dict[str, Any], thresholds: dict[str, float]) -> list[st
 def markdown_comparison(deltas: list[Delta], label: str, before: str = "before") -> str:
     """A table of ``deltas``; ``before`` names the earlier column (``after`` is this run)."""
     after = "assistant" if before == "baseline" else "after"
+    rows = [
+        [
+            delta.scope,
+            delta.metric,
+            f"{delta.before:.3f}",
+            f"{delta.after:.3f}",
+            f"{delta.change:+.3f}" + (" **regression**" if delta.regression else ""),
+        ]
+        for delta in deltas
+        if delta.change is not None
+    ]
     lines = [
         f"## Compared with {label}",
         "",
-        f"| scope | metric | {before} | {after} | change |",
-        "| --- | --- | --- | --- | --- |",
+        *markdown_table(["scope", "metric", before, after, "change"], rows),
     ]
-    for delta in deltas:
-        if delta.change is None:
-            continue
-        mark = " **regression**" if delta.regression else ""
-        lines.append(
-            f"| {delta.scope} | {delta.metric} | {delta.before:.3f} | {delta.after:.3f} | "
-            f"{delta.change:+.3f}{mark} |"
-        )
     return "\n".join(lines) + "\n"

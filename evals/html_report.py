@@ -12,24 +12,14 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from evals.compare import Delta
-from evals.metrics import HEADLINE_METRICS
+from evals.metrics import BAR_METRICS, COMPARISON_BAR_METRICS, HEADLINE_METRICS, TOKEN_METRICS
+from evals.tables import format_value, summary_table
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from evals.runner import RunResult
 
-#: Rates shown as bars per kind and side by side (all between 0 and 1, higher is better except
-#: the wrongly refused share).
-RATES = (
-    "hit@5",
-    "mrr@10",
-    "grounding",
-    "key_fact_recall",
-    "similarity",
-    "unanswerable_refused",
-    "answerable_wrongly_refused",
-)
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 78em; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
@@ -99,32 +89,20 @@ def html_report(
 
 
 def _number(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return escape(str(value))
+    return escape(format_value(value))
 
 
 def _summary_table(run: RunResult) -> str:
-    columns = {"overall": run.summary["overall"]}
-    splits = run.summary.get("per_split", {})
-    if len(splits) > 1:
-        columns.update({f"split {name}": values for name, values in splits.items()})
-    columns.update(run.summary["per_kind"])
-    rows = ["<table><tr><th>metric</th>"]
-    rows += [f"<th>{escape(name)}</th>" for name in columns]
-    rows.append("</tr>")
-    for metric in (*HEADLINE_METRICS, "prompt_tokens_mean", "completion_tokens_mean"):
-        rows.append(
+    header, rows = summary_table(run.summary, (*HEADLINE_METRICS, *TOKEN_METRICS))
+    html = ["<table><tr>", *(f"<th>{escape(name)}</th>" for name in header), "</tr>"]
+    for metric, *cells in rows:
+        html.append(
             f"<tr><th>{escape(metric)}</th>"
-            + "".join(
-                f"<td class='num'>{_number(values.get(metric))}</td>" for values in columns.values()
-            )
+            + "".join(f"<td class='num'>{escape(cell)}</td>" for cell in cells)
             + "</tr>"
         )
-    rows.append("</table>")
-    return "".join(rows)
+    html.append("</table>")
+    return "".join(html)
 
 
 def _delta_table(deltas: list[Delta], before: str, after: str, *, overall_only: bool) -> str:
@@ -206,7 +184,7 @@ def _figure(width: float, height: float) -> tuple[Figure, Any]:
 def _per_kind_bars(run: RunResult) -> Figure | None:
     kinds = list(run.summary["per_kind"])
     metrics = [
-        m for m in RATES if any(run.summary["per_kind"][k].get(m) is not None for k in kinds)
+        m for m in BAR_METRICS if any(run.summary["per_kind"][k].get(m) is not None for k in kinds)
     ]
     if not kinds or not metrics:
         return None
@@ -224,8 +202,7 @@ def _per_kind_bars(run: RunResult) -> Figure | None:
 
 
 def _comparison_bars(run: RunResult, other: RunResult, label: str) -> Figure:
-    metrics = [m for m in ("hit@1", "hit@3", *RATES, "quote_validity")]
-    metrics = list(dict.fromkeys(metrics))
+    metrics = list(COMPARISON_BAR_METRICS)
     figure, axes = _figure(11, 4)
     positions = range(len(metrics))
     ours = [_value(run.summary["overall"].get(m)) for m in metrics]

@@ -15,21 +15,48 @@ from dataclasses import dataclass
 
 _SPACE = re.compile(r"\s+")
 
-#: The headline metrics: the rows of report.md and what --compare compares.
-HEADLINE_METRICS = (
-    "hit@1",
-    "hit@3",
-    "hit@5",
-    "mrr@10",
-    "quote_validity",
-    "grounding",
-    "key_fact_recall",
-    "similarity",
-    "unanswerable_refused",
-    "answerable_wrongly_refused",
-    "total_p50_s",
-    "total_p95_s",
+
+@dataclass(frozen=True)
+class Metric:
+    """A headline metric of the summary, and where it is shown besides report.md and --compare."""
+
+    name: str
+    #: A rate between 0 and 1 drawn as a bar per kind (and side by side) in report.html.
+    bar: bool = False
+    #: Printed on the console after a run.
+    console: bool = False
+    #: Lower is better (a rise is the regression); every other rate is better when higher.
+    #: Latencies (``*_s``) are lower-is-better by their own rule, with a relative tolerance.
+    lower_is_better: bool = False
+
+
+#: The headline metrics, in the order of the rows of report.md and report.html.
+METRICS = (
+    Metric("hit@1"),
+    Metric("hit@3"),
+    Metric("hit@5", bar=True, console=True),
+    Metric("mrr@10", bar=True, console=True),
+    Metric("quote_validity", console=True),
+    Metric("grounding", bar=True, console=True),
+    Metric("key_fact_recall", bar=True, console=True),
+    Metric("similarity", bar=True),
+    Metric("unanswerable_refused", bar=True, console=True),
+    Metric("answerable_wrongly_refused", bar=True, console=True, lower_is_better=True),
+    Metric("total_p50_s", console=True),
+    Metric("total_p95_s"),
 )
+#: The headline metrics: the rows of report.md and what --compare compares.
+HEADLINE_METRICS = tuple(m.name for m in METRICS)
+#: Rows of report.html's summary table after the headline metrics.
+TOKEN_METRICS = ("prompt_tokens_mean", "completion_tokens_mean")
+#: Rates shown as bars per kind in report.html.
+BAR_METRICS = tuple(m.name for m in METRICS if m.bar)
+#: The overall bars of report.html, the assistant beside the baseline.
+COMPARISON_BAR_METRICS = tuple(dict.fromkeys(("hit@1", "hit@3", *BAR_METRICS, "quote_validity")))
+#: What the console shows after a run.
+CONSOLE_METRICS = tuple(m.name for m in METRICS if m.console)
+#: Metrics where lower is better; every other numeric metric is better when higher.
+LOWER_IS_BETTER = tuple(m.name for m in METRICS if m.lower_is_better)
 
 
 @dataclass(frozen=True)

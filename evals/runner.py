@@ -36,6 +36,7 @@ from evals.metrics import (
     reciprocal_rank,
 )
 from evals.reference import Item, corpus_text, reference_spans
+from evals.tables import format_value, markdown_table, summary_columns, summary_table
 
 log = logging.getLogger(__name__)
 
@@ -293,41 +294,20 @@ def markdown_report(run: RunResult) -> str:
         f"- backend: {meta['backend']}; model: {meta['model']}; settings: {meta['settings_hash']}",
         "",
     ]
-    columns = {"overall": run.summary["overall"]}
-    splits = run.summary.get("per_split", {})
-    if len(splits) > 1:
-        columns.update({f"split {name}": values for name, values in splits.items()})
-    columns.update(run.summary["per_kind"])
-    lines += [
-        "| metric | " + " | ".join(columns) + " |",
-        "| --- | " + " | ".join("---" for _ in columns) + " |",
-    ]
-    for metric in HEADLINE_METRICS:
-        cells = [_cell(values.get(metric)) for values in columns.values()]
-        lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    lines += markdown_table(*summary_table(run.summary, HEADLINE_METRICS))
     if run.meta.get("judge"):
         lines += [
             "",
             f"## LLM judge ({run.meta['judge']}; a second opinion, unreliable with small models)",
             "",
-            "| scope | judge_score (1-5) | judge_passing |",
-            "| --- | --- | --- |",
         ]
-        for name, values in columns.items():
-            lines.append(
-                f"| {name} | {_cell(values.get('judge_score'))} | "
-                f"{_cell(values.get('judge_passing'))} |"
-            )
+        judged = (
+            [name, *(format_value(values.get(m)) for m in ("judge_score", "judge_passing"))]
+            for name, values in summary_columns(run.summary).items()
+        )
+        lines += markdown_table(["scope", "judge_score (1-5)", "judge_passing"], judged)
     lines += ["", "## Items", ""]
     for item in run.items:
         status = "weigert" if item["metrics"]["refused"] else "antwoordt"
         lines.append(f"- **{item['id']}** ({item['kind']}, {status}): {item['question']}")
     return "\n".join(lines) + "\n"
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
