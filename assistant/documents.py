@@ -1,6 +1,6 @@
-"""The clean document texts quotes are verified against, read from the index and cached, and
-pinned per answer so that an ingest that replaces or removes a document meanwhile changes
-nothing for an answer already under way."""
+"""The document texts quotes are verified against (the clean text, and the source text it maps
+back to), read from the index and cached, and pinned per answer so that an ingest that replaces
+or removes a document meanwhile changes nothing for an answer already under way."""
 
 from __future__ import annotations
 
@@ -11,7 +11,21 @@ from pathlib import Path
 from assistant.core.errors import IndexNotReadyError
 from assistant.index.layout import text_file
 from assistant.index.manifest import StoredDocument, read_document_text
+from assistant.index.source import Alignment
 from assistant.quotes import NormalizedText
+
+
+@dataclass(frozen=True)
+class _Entry:
+    stored: StoredDocument
+    normalized: NormalizedText
+    #: Where the clean text stands in the source; None for a document indexed without it.
+    alignment: Alignment | None
+
+
+def _entry_of(stored: StoredDocument) -> _Entry:
+    alignment = Alignment(stored.text) if stored.text.source is not None else None
+    return _Entry(stored, NormalizedText(stored.text.text), alignment)
 
 
 class DocumentTexts:
@@ -20,19 +34,19 @@ class DocumentTexts:
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
-        self._cache: dict[str, tuple[tuple[int, int], StoredDocument, NormalizedText]] = {}
+        self._cache: dict[str, tuple[tuple[int, int], _Entry]] = {}
         self._lock = threading.Lock()
 
     def get(self, document_id: str) -> StoredDocument:
-        return self._entry(document_id)[0]
+        return self._entry(document_id).stored
 
     def normalized(self, document_id: str) -> NormalizedText:
-        return self._entry(document_id)[1]
+        return self._entry(document_id).normalized
 
     def pin(self, document_ids: set[str]) -> tuple[PinnedTexts, set[str]]:
         """The current texts of these documents, fixed for one answer, and the ids whose text is
         gone (removed by an ingest since the passages were retrieved)."""
-        texts: dict[str, tuple[StoredDocument, NormalizedText]] = {}
+        texts: dict[str, _Entry] = {}
         missing: set[str] = set()
         for document_id in sorted(document_ids):
             try:
@@ -41,7 +55,7 @@ class DocumentTexts:
                 missing.add(document_id)
         return PinnedTexts(texts), missing
 
-    def _entry(self, document_id: str) -> tuple[StoredDocument, NormalizedText]:
+    def _entry(self, document_id: str) -> _Entry:
         path = text_file(self._directory, document_id)
         try:
             status = path.stat()
@@ -51,12 +65,11 @@ class DocumentTexts:
         with self._lock:
             cached = self._cache.get(document_id)
         if cached is not None and cached[0] == version:
-            return cached[1], cached[2]
-        stored = read_document_text(self._directory, document_id)
-        normalized = NormalizedText(stored.text.text)
+            return cached[1]
+        entry = _entry_of(read_document_text(self._directory, document_id))
         with self._lock:
-            self._cache[document_id] = (version, stored, normalized)
-        return stored, normalized
+            self._cache[document_id] = (version, entry)
+        return entry
 
 
 @dataclass(frozen=True)
@@ -64,10 +77,14 @@ class PinnedTexts:
     """The document texts one answer reads and verifies against, whatever an ingest does
     meanwhile."""
 
-    texts: dict[str, tuple[StoredDocument, NormalizedText]]
+    texts: dict[str, _Entry]
 
     def get(self, document_id: str) -> StoredDocument:
-        return self.texts[document_id][0]
+        return self.texts[document_id].stored
 
     def normalized(self, document_id: str) -> NormalizedText:
-        return self.texts[document_id][1]
+        return self.texts[document_id].normalized
+
+    def alignment(self, document_id: str) -> Alignment | None:
+        """Where the document's clean text stands in its source (None: indexed without it)."""
+        return self.texts[document_id].alignment

@@ -34,6 +34,11 @@ def _quotes(answer: Answer) -> list[dict[str, Any]]:
             "section": q.heading,
             "start": q.start,
             "end": q.end,
+            # Where the quote stands in the document as extracted from the file (not the
+            # index's clean copy): what a reader finds when they open the original.
+            "source_start": q.source_start,
+            "source_end": q.source_end,
+            "footnote": q.footnote,
         }
         for number, q in enumerate(answer.quotes, start=1)
     ]
@@ -75,10 +80,16 @@ def export_markdown(answer: Answer) -> str:
         for quote in _quotes(answer):
             where = quote["title"] + (f", p. {quote['page']}" if quote["page"] is not None else "")
             where += f", § {quote['section']}" if quote["section"] else ""
+            where += ", voetnoot" if quote["footnote"] else ""
+            span = (
+                f"tekens {quote['source_start']}–{quote['source_end']} van de brontekst"
+                if quote["source_start"] is not None
+                else f"tekens {quote['start']}–{quote['end']}"
+            )
             lines += [
                 f"{quote['number']}. > {quote['text']}",
                 "",
-                f"   — {where} ({quote['file']}, tekens {quote['start']}–{quote['end']})",
+                f"   — {where} ({quote['file']}, {span})",
                 "",
             ]
     lines += [

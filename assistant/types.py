@@ -24,7 +24,9 @@ class Passage:
 
 @dataclass(frozen=True)
 class Quote:
-    """A verified quote: ``text`` is exactly ``clean_text[start:end]`` of ``document``."""
+    """A verified quote: ``text`` is exactly ``clean_text[start:end]`` of ``document``, and it
+    stands as one contiguous passage ``[source_start, source_end)`` of the document's source
+    text (the text as extracted from the file; see ``assistant/index/source.py``)."""
 
     text: str
     document: str
@@ -34,6 +36,10 @@ class Quote:
     end: int
     source: str = ""
     heading: str | None = None  # the section the quote stands in, where the document has them
+    source_start: int | None = None
+    source_end: int | None = None
+    #: The quote stands in a footnote of the document.
+    footnote: bool = False
 
 
 @dataclass(frozen=True)

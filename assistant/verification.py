@@ -1,7 +1,10 @@
-"""Turning cited spans into quotes, each one found verbatim in the stored document text.
+"""Turning cited spans into quotes, each one found verbatim in the document's source text.
 
 The model is never trusted: a span becomes a :class:`Quote` only when its text is located in
-the document (``quotes.locate``); otherwise it is recorded as a :class:`RejectedQuote`.
+the document's clean text (``quotes.locate``) AND that passage stands as one contiguous span of
+the source text, the text as extracted from the file (``assistant/index/source.py``), so that a
+cleaning defect can never pass for a quote. Otherwise it is recorded as a
+:class:`RejectedQuote` with the reason.
 """
 
 from __future__ import annotations
@@ -12,6 +15,12 @@ from assistant.citations import Evidence
 from assistant.documents import PinnedTexts
 from assistant.quotes import locate, snap_to_words
 from assistant.types import Quote, RejectedQuote
+
+_NO_SOURCE = (
+    "cannot be checked against the source: the document was indexed by an older version "
+    "(run `python -m ingest` to index it again)"
+)
+_NOT_IN_SOURCE = "not one contiguous passage of the source document"
 
 
 def verify_quotes(
@@ -31,6 +40,14 @@ def verify_quotes(
                 RejectedQuote(candidate, "not found verbatim in the document", document_id)
             )
             continue
+        alignment = texts.alignment(document_id)
+        if alignment is None:
+            rejected.append(RejectedQuote(candidate, _NO_SOURCE, document_id))
+            continue
+        in_source = alignment.span(span.start, span.end)
+        if in_source is None:
+            rejected.append(RejectedQuote(candidate, _NOT_IN_SOURCE, document_id))
+            continue
         quotes.append(
             Quote(
                 text=stored.text.text[span.start : span.end],
@@ -41,6 +58,9 @@ def verify_quotes(
                 end=span.end,
                 source=stored.source,
                 heading=stored.text.heading_at(span.start),
+                source_start=in_source.start,
+                source_end=in_source.end,
+                footnote=stored.text.in_footnote(span.start),
             )
         )
     return quotes, rejected

@@ -1,117 +1,76 @@
-"""Repair text-extraction defects without changing the words.
+"""Repair text-extraction defects without changing, moving or inventing a word.
 
-What it does, and why each step is safe for quotes (quotes are later checked against the text
-this module produces, so it may move line breaks and spaces but never alter a word):
+The source is the text as extracted (``SourceText``: Unicode NFC, ``\\n`` line ends). The clean
+text keeps the source's words in the source's order; the cleaner only
 
-- Unicode NFC, non-breaking and odd spaces to plain spaces, soft hyphens and zero-width
-  characters removed, runs of spaces collapsed.
-- Lines that are only a page number (``12``, ``- 3 -``, ``pagina 2 van 9``) are dropped, and in
-  PDFs so are header/footer lines that repeat on most pages.
-- Lines broken mid-sentence are rejoined, also across the blank lines PDF extractions put
-  between every line. A line break after a hyphen keeps the hyphen (``bestuurlijk-`` +
-  ``financieel``): Dutch compounds are hyphenated and line-end hyphens in real documents are
-  mostly real; the hyphen is only removed when the joined word occurs elsewhere in the same text.
-- Footnote lines that a PDF extraction dropped in the middle of a sentence are moved behind the
-  paragraph they interrupted, so that sentence reads (and can be quoted) as one.
+- normalises spaces (non-breaking and odd spaces become plain ones, runs collapse) and removes
+  soft hyphens and zero-width characters;
+- leaves out page furniture: lines that are only a page number (``12``, ``- 3 -``, ``pagina 2
+  van 9``) and, in PDFs, header/footer lines that repeat on most pages;
+- leaves out a line a faulty extraction repeated right after itself;
+- rejoins lines broken mid-sentence, also across the blank lines PDF extractions put between
+  every line. A line-end hyphen is kept (``bestuurlijk-`` + ``financieel``: Dutch compounds
+  are hyphenated) unless the joined word occurs elsewhere in the same text;
+- cuts footnote blocks out of the body. A line is a footnote only with evidence: its number
+  continues the document's footnote numbering (1, 2, 3 ...), the same number stands as a marker
+  glued to a word or a closing mark earlier in the body (``gelanceerd1``, ``(2022)'.4``), and it
+  opens a block after a blank line; in a PDF the block must reach the foot of its page. A body
+  sentence that a footnote block interrupted is rejoined, and each footnote becomes a
+  paragraph of its own after the body (indexed and quotable, marked as a footnote), never
+  re-inserted into the body.
+
+Every region of the clean text records where it starts in the source (``Anchor``) and every
+left-out line is recorded (``SkipSpan``), so ``assistant/index/source.py`` can prove each quote
+against the source, and :func:`audit` can prove each sentence of the clean text.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
+from pathlib import Path
 
-from assistant.index.records import CleanDocument, HeadingSpan, PageSpan
-from ingest.load import LoadedDocument
+from assistant.core.text import sentence_spans
+from assistant.index.records import (
+    Anchor,
+    CleanDocument,
+    HeadingSpan,
+    PageSpan,
+    SourceText,
+)
+from assistant.index.source import Alignment
+from ingest.lines import (
+    SourceLine,
+    mark_duplicates,
+    mark_footnotes,
+    mark_furniture,
+    normal_line,
+    repeated_lines,
+    skips,
+    source_lines,
+)
+from ingest.load import LoadedDocument, Segment
 
 #: Bump when cleaning changes; documents are then re-ingested (it is part of their content key).
-CLEANER_VERSION = "1"
+CLEANER_VERSION = "2"  # 2: never moves text; footnotes cut out with evidence; source map
 
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_INVISIBLE = re.compile(r"[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
-_PAGE_NUMBER = re.compile(
-    r"^(?:[-–]\s*)?\d{1,4}(?:\s*[-–])?$|^(?:pagina|page|blz\.?)\s+\d+(?:\s*(?:van|of|/)\s*\d+)?$",
-    re.IGNORECASE,
-)
 _LIST_ITEM = re.compile(r"^(?:[-•*▪●◦–]\s|\(?\d{1,3}[.)]\s|\(?[a-zA-Z][.)]\s|\(\d{1,3}\)\s)")
-_FOOTNOTE = re.compile(r"^\d{1,3}\s+\S")
 _HYPHEN_END = re.compile(r"([^\W\d_]+)-$")
 _WORD_START = re.compile(r"^([^\W\d_]+)")
-_SENTENCE_END = ".!?"
 _CLAUSE_END = ".!?:;"
 
 
 def normalize(text: str) -> str:
     """Unicode and whitespace normalisation, line by line (line breaks are kept)."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _INVISIBLE.sub("", text).replace("\f", "\n").replace("\v", "\n")
-    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    text = text.replace("\f", "\n").replace("\v", "\n")
+    return "\n".join(normal_line(line) for line in text.split("\n"))
 
 
-def drop_repeated_page_lines(pages: list[str], *, edge: int = 3) -> list[str]:
-    """Remove header/footer lines: lines near a page edge that recur on most pages."""
-    if len(pages) < 3:
-        return pages
-
-    def key(line: str) -> str:
-        return re.sub(r"\d+", "#", _SPACES.sub(" ", line).strip().lower())
-
-    def edge_indexes(lines: list[str]) -> list[int]:
-        # Headers and footers are short lines at the top or bottom of a page.
-        filled = [i for i, line in enumerate(lines) if line.strip()]
-        return [i for i in filled[:edge] + filled[-edge:] if len(lines[i].strip()) <= 100]
-
-    split = [page.split("\n") for page in pages]
-    counts: Counter[str] = Counter()
-    for lines in split:
-        counts.update({key(lines[i]) for i in edge_indexes(lines)})
-    threshold = max(3, len(pages) // 2)
-    repeated = {k for k, n in counts.items() if n >= threshold and k.strip("# ")}
-    result = []
-    for lines in split:
-        drop = {i for i in edge_indexes(lines) if key(lines[i]) in repeated}
-        result.append("\n".join(line for i, line in enumerate(lines) if i not in drop))
-    return result
-
-
-def clean_block(text: str, *, vocabulary: frozenset[str] = frozenset()) -> str:
-    """Clean one block of extracted text into paragraphs separated by blank lines."""
-    lines = normalize(text).split("\n")
-    wrap = _wrap_width([line for line in lines if line])
-    paragraphs: list[list[str]] = []
-    footnotes: list[list[str]] = []  # footnotes waiting for the paragraph they interrupted
-    in_footnote = False
-    blank = False
-    for line in lines:
-        if not line:
-            blank = True
-            continue
-        if _PAGE_NUMBER.match(line):
-            continue
-        open_paragraph = paragraphs[-1] if paragraphs else None
-        unfinished = open_paragraph is not None and open_paragraph[-1][-1] not in _CLAUSE_END
-        if _FOOTNOTE.match(line) and unfinished and (blank or in_footnote):
-            footnotes.append([line])
-            in_footnote = True
-        elif in_footnote and open_paragraph is not None and _starts_lower(line):
-            open_paragraph.append(line)  # the interrupted sentence goes on after its footnote
-            in_footnote = False
-        elif in_footnote and _continues(footnotes[-1][-1], line, blank, wrap):
-            footnotes[-1].append(line)
-        elif (
-            open_paragraph is not None
-            and not in_footnote
-            and _continues(open_paragraph[-1], line, blank, wrap)
-        ):
-            open_paragraph.append(line)
-        else:
-            paragraphs.extend(footnotes)
-            footnotes = []
-            in_footnote = False
-            paragraphs.append([line])
-        blank = False
-    paragraphs.extend(footnotes)
-    return "\n\n".join(_join_lines(p, vocabulary) for p in paragraphs)
+def source_form(text: str) -> str:
+    """A segment as it stands in the source text: NFC, with ``\\n`` for every line end."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\f", "\n").replace("\v", "\n")
 
 
 def vocabulary_of(text: str) -> frozenset[str]:
@@ -121,24 +80,74 @@ def vocabulary_of(text: str) -> frozenset[str]:
     return frozenset(w.lower() for w in (*words, *parts))
 
 
+def drop_repeated_page_lines(pages: list[str], *, edge: int = 3) -> list[str]:
+    """Remove header/footer lines: lines near a page edge that recur on most pages."""
+    split = [page.split("\n") for page in pages]
+    drop = repeated_lines(split, edge=edge)
+    return [
+        "\n".join(line for i, line in enumerate(lines) if (n, i) not in drop)
+        for n, lines in enumerate(split)
+    ]
+
+
+def clean_block(text: str, *, vocabulary: frozenset[str] = frozenset()) -> str:
+    """Clean one block of extracted text into paragraphs separated by blank lines (footnotes
+    with evidence follow the body)."""
+    document = LoadedDocument(
+        path=Path("(text)"), format="text", title="", segments=(Segment(text),)
+    )
+    return _clean(document, vocabulary).text
+
+
 def clean_document(document: LoadedDocument) -> CleanDocument:
-    """Clean all segments of a loaded document and assemble its full text with page offsets."""
-    texts = [s.text for s in document.segments]
-    if document.format == "pdf":
-        texts = drop_repeated_page_lines(texts)
-    vocabulary = vocabulary_of(" ".join(texts))
+    """Clean all segments of a loaded document and assemble its full text with page offsets,
+    the footnotes after the body, and the map back to the source text."""
+    vocabulary = vocabulary_of(" ".join(normalize(s.text) for s in document.segments))
+    return _clean(document, vocabulary)
+
+
+def audit(document: CleanDocument) -> list[tuple[int | None, str]]:
+    """Sentences of the clean text that do not stand in the source as one contiguous span
+    (page, text); empty when every sentence maps back."""
+    alignment = Alignment(document)
+    failures: list[tuple[int | None, str]] = []
+    for paragraph_start, paragraph in _paragraphs(document.text):
+        for start, end in sentence_spans(paragraph):
+            a, b = paragraph_start + start, paragraph_start + end
+            if document.text[a:b].strip() and alignment.span(a, b) is None:
+                failures.append((document.page_at(a), document.text[a:b]))
+    return failures
+
+
+# --- the steps -----------------------------------------------------------------------------------
+def _clean(document: LoadedDocument, vocabulary: frozenset[str]) -> CleanDocument:
+    forms = [source_form(s.text) for s in document.segments]
+    lines, source_pages = source_lines(document.segments, forms)
+    mark_furniture(lines, document)
+    mark_duplicates(lines, document.segments)
+    mark_footnotes(lines, document)
+    source = "\n\n".join(forms)
 
     parts: list[str] = []
+    anchors: list[Anchor] = []
     pages: list[PageSpan] = []
     headings: list[HeadingSpan] = []
     length = 0
     previous_is_heading = True
-    for segment, raw in zip(document.segments, texts, strict=True):
+    by_segment: dict[int, list[SourceLine]] = {}
+    for line in lines:
+        by_segment.setdefault(line.segment, []).append(line)
+    for number, segment in enumerate(document.segments):
+        own = by_segment.get(number, [])
         if segment.heading_level is not None:
-            cleaned = " ".join(normalize(raw).split())
+            words = " ".join(line.text for line in own if line.kind == "body").split()
+            paragraphs = [(" ".join(words), own[0].start)] if words and own else []
         else:
-            cleaned = clean_block(raw, vocabulary=vocabulary)
-        if not cleaned:
+            paragraphs = [
+                (_join_lines([line.text for line in p], vocabulary), p[0].start)
+                for p in _body_paragraphs(own)
+            ]
+        if not paragraphs:
             if segment.page is not None:
                 pages.append(PageSpan(segment.page, length, length))
             continue
@@ -149,26 +158,86 @@ def clean_document(document: LoadedDocument) -> CleanDocument:
                 and segment.heading_level is None
                 and not previous_is_heading
                 and parts[-1][-1] not in _CLAUSE_END
-                and _starts_lower(cleaned)
+                and _starts_lower(paragraphs[0][0])
             )
             separator = " " if joins else "\n\n"
             parts.append(separator)
             length += len(separator)
         start = length
-        parts.append(cleaned)
-        length += len(cleaned)
+        for index, (text, source_start) in enumerate(paragraphs):
+            if index:
+                parts.append("\n\n")
+                length += 2
+            anchors.append(Anchor(length, length + len(text), source_start, "body"))
+            parts.append(text)
+            length += len(text)
         if segment.page is not None:
             pages.append(PageSpan(segment.page, start, length))
         if segment.heading_level is not None:
-            headings.append(HeadingSpan(segment.heading_level, cleaned, start, length))
+            headings.append(HeadingSpan(segment.heading_level, paragraphs[0][0], start, length))
         previous_is_heading = segment.heading_level is not None
+    body_end = length
+    footnotes: list[PageSpan] = []
+    for note in _footnote_paragraphs(lines):
+        text = _join_lines([line.text for line in note], vocabulary)
+        separator = "\n\n" if parts else ""
+        parts.append(separator)
+        length += len(separator)
+        page = document.segments[note[0].segment].page or 0
+        anchors.append(Anchor(length, length + len(text), note[0].start, "footnote"))
+        footnotes.append(PageSpan(page, length, length + len(text)))
+        parts.append(text)
+        length += len(text)
     text = "".join(parts)
-    # Extend each page to the start of the next, so every offset belongs to a page.
+    # Extend each page to the start of the next, so every offset of the body belongs to a page.
     extended = [
-        PageSpan(p.page, p.start, pages[i + 1].start if i + 1 < len(pages) else len(text))
+        PageSpan(p.page, p.start, pages[i + 1].start if i + 1 < len(pages) else body_end)
         for i, p in enumerate(pages)
     ]
-    return CleanDocument(text=text, pages=tuple(extended), headings=tuple(headings))
+    return CleanDocument(
+        text=text,
+        pages=tuple(extended),
+        headings=tuple(headings),
+        footnotes=tuple(footnotes),
+        source=SourceText(source, tuple(source_pages), skips(lines), tuple(anchors)),
+    )
+
+
+def _body_paragraphs(lines: list[SourceLine]) -> list[list[SourceLine]]:
+    """Body lines grouped into paragraphs; left-out lines are passed over."""
+    body = [line for line in lines if line.kind == "body"]
+    wrap = _wrap_width([line.text for line in body])
+    paragraphs: list[list[SourceLine]] = []
+    blank = False
+    for line in lines:
+        if line.kind == "blank":
+            blank = True
+            continue
+        if line.kind != "body":
+            continue
+        if paragraphs and _continues(paragraphs[-1][-1].text, line.text, blank, wrap):
+            paragraphs[-1].append(line)
+        else:
+            paragraphs.append([line])
+        blank = False
+    return paragraphs
+
+
+def _footnote_paragraphs(lines: list[SourceLine]) -> list[list[SourceLine]]:
+    notes: dict[int, list[SourceLine]] = {}
+    for line in lines:
+        if line.kind == "footnote":
+            notes.setdefault(line.footnote, []).append(line)
+    return [notes[index] for index in sorted(notes)]
+
+
+def _paragraphs(text: str) -> list[tuple[int, str]]:
+    found: list[tuple[int, str]] = []
+    offset = 0
+    for part in text.split("\n\n"):
+        found.append((offset, part))
+        offset += len(part) + 2
+    return found
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -195,7 +264,7 @@ def _continues(previous: str, line: str, blank: bool, wrap: tuple[int, int] | No
         return True
     wrapped = wrap is not None and wrap[0] <= len(previous) <= wrap[1]
     if blank:
-        return wrapped and previous[-1] not in _CLAUSE_END and not _FOOTNOTE.match(line)
+        return wrapped and previous[-1] not in _CLAUSE_END
     return wrapped and previous[-1] not in ":;"
 
 

@@ -33,7 +33,7 @@ from assistant.index.manifest import DocumentRecord, Manifest, write_document_te
 from assistant.index.storage import ensure_space, space_needed, writing_to
 from assistant.index.store import ChunkStore
 from ingest.chunk import chunk_document
-from ingest.clean import CLEANER_VERSION, clean_document
+from ingest.clean import CLEANER_VERSION, audit, clean_document
 from ingest.load import check_size, load_document
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,16 @@ class FileFailure:
 
 
 @dataclass(frozen=True)
+class UnmappedSentence:
+    """A sentence of a document's clean text that is not one contiguous passage of its source
+    (see ``clean.audit``); quotes from it are rejected."""
+
+    path: str
+    page: int | None
+    text: str
+
+
+@dataclass(frozen=True)
 class IngestReport:
     """What one ingestion run did."""
 
@@ -64,6 +74,9 @@ class IngestReport:
     documents_total: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
+    #: Documents cleaned in this run and checked sentence by sentence against their source.
+    audited: int = 0
+    unmapped: tuple[UnmappedSentence, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -77,9 +90,17 @@ class IngestReport:
             f"Index: {self.documents_total} documents, {self.chunks_total} chunks "
             f"({self.chunks_written} chunks written in this run), {self.seconds:.1f} s.",
         ]
+        if self.audited:
+            lines.append(
+                f"Source check: {self.audited} documents cleaned, {len(self.unmapped)} sentences "
+                "not found as one passage of their source."
+            )
         for failure in self.failed:
             hint = f"\n      -> {failure.hint}" if failure.hint else ""
             lines.append(f"  FAILED {failure.path}: {failure.reason}{hint}")
+        for sentence in self.unmapped:
+            page = f" p. {sentence.page}" if sentence.page else ""
+            lines.append(f"  UNMAPPED {sentence.path}{page}: {sentence.text[:160]}")
         return "\n".join(lines)
 
 
@@ -91,6 +112,8 @@ class _Tally:
     removed: list[str] = field(default_factory=list)
     failed: list[FileFailure] = field(default_factory=list)
     chunks_written: int = 0
+    audited: int = 0
+    unmapped: list[UnmappedSentence] = field(default_factory=list)
 
 
 def ingest(
@@ -151,6 +174,8 @@ def ingest(
             documents_total=len(manifest.documents),
             chunks_total=len(manifest.chunk_ids()),
             seconds=time.perf_counter() - started,
+            audited=tally.audited,
+            unmapped=tuple(tally.unmapped),
         )
 
 
@@ -218,6 +243,8 @@ def _ingest_file(
         return
     loaded = load_document(path, max_bytes=max_bytes)
     clean = clean_document(loaded)
+    tally.audited += 1
+    tally.unmapped.extend(UnmappedSentence(str(path), page, text) for page, text in audit(clean))
     chunks = chunk_document(
         doc_id, clean, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
     )

@@ -29,7 +29,14 @@ from typing import Any
 
 from assistant.core.errors import IndexNotReadyError
 from assistant.index.layout import journal_path, text_file
-from assistant.index.records import CleanDocument, HeadingSpan, PageSpan
+from assistant.index.records import (
+    Anchor,
+    CleanDocument,
+    HeadingSpan,
+    PageSpan,
+    SkipSpan,
+    SourceText,
+)
 
 INDEX_FORMAT = 1
 
@@ -212,6 +219,8 @@ def write_document_text(
         "text": document.text,
         "pages": [asdict(p) for p in document.pages],
         "headings": [asdict(h) for h in document.headings],
+        "footnotes": [asdict(f) for f in document.footnotes],
+        "source_text": asdict(document.source) if document.source is not None else None,
     }
     atomic_write_text(text_file(directory, document_id), json.dumps(payload, ensure_ascii=False))
 
@@ -229,8 +238,22 @@ def read_document_text(directory: Path, document_id: str) -> StoredDocument:
         text=data["text"],
         pages=tuple(PageSpan(**p) for p in data["pages"]),
         headings=tuple(HeadingSpan(**h) for h in data["headings"]),
+        footnotes=tuple(PageSpan(**f) for f in data.get("footnotes", ())),
+        source=_source(data.get("source_text")),
     )
     return StoredDocument(data["document_id"], data["title"], data["source"], clean)
+
+
+def _source(data: dict[str, Any] | None) -> SourceText | None:
+    """The stored source text; None for a document indexed before sources were kept."""
+    if data is None:
+        return None
+    return SourceText(
+        text=data["text"],
+        pages=tuple(PageSpan(**p) for p in data["pages"]),
+        skips=tuple(SkipSpan(**s) for s in data["skips"]),
+        anchors=tuple(Anchor(**a) for a in data["anchors"]),
+    )
 
 
 def atomic_write_text(path: Path, text: str) -> None:
