@@ -16,24 +16,35 @@ import signal
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from assistant import presentation as view
 from assistant.core import runtime_env  # noqa: F401  (environment before heavy imports)
 from assistant.core.errors import AssistantError
 from assistant.core.settings import Settings, load_settings
-from assistant.presentation import CSS
+from assistant.index.layout import IndexLayout
+from assistant.index.manifest import Manifest, read_document_text
+from assistant.provenance import append_feedback, export_json, export_markdown
+from assistant.types import Answer
+
+if TYPE_CHECKING:
+    from assistant.answering import Answerer
+    from assistant.llm.backends import LLMBackend
+    from ingest.library import UploadResult
 
 log = logging.getLogger("app")
-#: Characters of a question shown in the chat (the whole question is still what is answered).
-_QUESTION_SHOWN = 1000
 
 QUESTION_EXAMPLES = [
     "Wat constateert de ROB over de publieke dienstverlening?",
     "Welke vijf opgaven noemt de Rli voor de uitvoering?",
     "What does the cabinet say about the Staat van de Uitvoering?",
 ]
+
+#: The answers of one session, in the order asked (None while one is written or when it failed).
+Answers = list[Answer | None]
 
 
 @dataclass
@@ -52,13 +63,18 @@ class Services:
         self.settings = settings
         self.embedder = build_embedder(settings)
         self._lock = threading.RLock()
-        self._answerer: Any = None
-        self._answered_version: Any = None
-        self._backend: Any = None
+        self._answerer: Answerer | None = None
+        self._answered_version: tuple[tuple[int, int] | None, ...] | None = None
+        self._backend: LLMBackend | None = None
         self.backend_problem: Problem | None = None
         self.index_lock = threading.Lock()  # uploads and removals, one at a time
 
-    def backend(self) -> Any:
+    @property
+    def started_backend(self) -> "LLMBackend | None":
+        """The model backend once built (None while it starts or when it failed)."""
+        return self._backend
+
+    def backend(self) -> "LLMBackend":
         from assistant.llm.backends import build_backend
 
         with self._lock:
@@ -71,7 +87,7 @@ class Services:
                     raise
             return self._backend
 
-    def answerer(self) -> Any:
+    def answerer(self) -> "Answerer":
         """The assistant over the index as it is now (AssistantError when it cannot answer):
         rebuilt when the index changed, also when another process (``python -m ingest``, another
         app instance on a shared index) changed it."""
@@ -104,203 +120,224 @@ class Services:
 
         threading.Thread(target=run, name="warm-up", daemon=True).start()
 
-    def manifest(self) -> Any:
-        from assistant.index.manifest import Manifest
-
-        return Manifest.load(self.settings.index_dir / "manifest.json")
+    def manifest(self) -> Manifest:
+        return Manifest.load(IndexLayout(self.settings.index_dir).manifest)
 
 
-# --- handlers (plain functions of the services, so they can be tested without a browser) -------
+# --- what the UI shows (plain functions of the services, testable without a browser) ----------
 def status_markdown(services: Services) -> str:
-    from html import escape
-
     manifest = services.manifest()
-    documents, chunks = len(manifest.documents), len(manifest.chunk_ids())
-    parts = []
-    backend = services._backend
-    if backend is not None:
-        parts.append(f"Model: **{escape(backend.model)}** ({escape(backend.name)})")
-    elif services.backend_problem is None:
-        parts.append("Model: wordt gestart…")
-    parts.append(f"Index: {documents} documenten, {chunks} passages")
-    lines = [" · ".join(parts)]
-    if services.backend_problem is not None:
-        problem = services.backend_problem
-        lines.append(
-            f"<span class='ba-status-problem'>Het taalmodel is niet beschikbaar: "
-            f"{escape(problem.message)}</span> {escape(problem.hint)}"
-        )
+    backend, problem = services.started_backend, services.backend_problem
+    index_problem = None
     if manifest.config is not None:
         from assistant.index.config import check_config
 
         try:
             check_config(manifest.config, services.settings)
         except AssistantError as exc:
-            lines.append(
-                f"<span class='ba-status-problem'>{escape(exc.message)}</span> "
-                f"{escape(exc.hint or '')}"
-            )
-    if documents == 0:
-        lines.append(
-            "<span class='ba-status-problem'>De index is leeg.</span> Voeg documenten toe in het "
-            "tabblad Documenten, of draai `python -m ingest`."
-        )
-    return "<br>".join(lines)
+            index_problem = (exc.message, exc.hint or "")
+    return view.status_html(
+        model=(backend.model, backend.name) if backend is not None else None,
+        model_problem=(problem.message, problem.hint) if problem is not None else None,
+        index_problem=index_problem,
+        documents=len(manifest.documents),
+        chunks=len(manifest.chunk_ids()),
+    )
 
 
 def documents_rows(services: Services) -> list[list[Any]]:
-    manifest = services.manifest()
-    rows = []
-    for record in sorted(manifest.documents.values(), key=lambda r: r.title.lower()):
-        rows.append(
-            [
-                record.title,
-                Path(record.source).name,
-                len(record.chunk_ids),
-                record.ingested_at[:19].replace("T", " "),
-                record.document_id,
-            ]
-        )
-    return rows
+    return view.documents_table(services.manifest().documents.values())
 
 
 def document_choices(services: Services) -> list[tuple[str, str]]:
     return [(f"{row[0]} ({row[1]})", row[4]) for row in documents_rows(services)]
 
 
-def quote_choices(answers: list[Any], index: int | None) -> list[tuple[str, str]]:
-    from assistant.presentation import quote_label
-
-    if index is None or not 0 <= index < len(answers) or answers[index] is None:
-        return []
-    answer = answers[index]
-    return [
-        (quote_label(number, quote), f"{index}:{number - 1}")
-        for number, quote in enumerate(answer.quotes, start=1)
-    ]
+def _selected(answers: Answers, index: int | None) -> Answer | None:
+    if index is None or not 0 <= index < len(answers or []):
+        return None
+    return answers[index]
 
 
-def source_html(services: Services, answers: list[Any], choice: str | None) -> str:
-    from assistant.index.manifest import read_document_text
-    from assistant.presentation import passage_html
+def _answer_index(message: int | Sequence[int]) -> int:
+    """The answer a chat message belongs to (Gradio names it by an int or ``[row, column]``):
+    messages alternate question and answer, so message 2k+1 is answer k."""
+    return (message if isinstance(message, int) else message[0]) // 2
 
+
+def source_html(services: Services, answers: Answers, choice: str | None) -> str:
     if not choice:
-        return "<p><i>Kies een citaat om de passage in het brondocument te zien.</i></p>"
+        return view.note_html("Kies een citaat om de passage in het brondocument te zien.")
     answer_index, quote_index = (int(part) for part in choice.split(":"))
-    quote = answers[answer_index].quotes[quote_index]
+    answer = answers[answer_index]
+    assert answer is not None  # only an answer's quotes are offered
+    quote = answer.quotes[quote_index]
     try:
-        stored = read_document_text(services.settings.index_dir / "documents", quote.document)
-    except (OSError, ValueError):
-        return "<p><i>Dit document staat niet meer in de index.</i></p>"
-    return passage_html(stored.text.text, quote)
+        stored = read_document_text(
+            IndexLayout(services.settings.index_dir).documents, quote.document
+        )
+    except (OSError, ValueError, AssistantError):
+        return view.note_html("Dit document staat niet meer in de index.")
+    source = stored.text.source.text if stored.text.source is not None else None
+    return view.passage_html(stored.text.text, quote, source)
 
 
-def build_ui(services: Services) -> Any:
+def upload_message(result: "UploadResult") -> str:
+    lines = [view.problem_line(rejected.reason) for rejected in result.rejected]
+    if result.error is not None:
+        lines.append(view.error_line(result.error))
+    lines.extend(view.upload_line(o.name, o.status, o.reason, o.hint) for o in result.outcomes)
+    return "<br>".join(lines)
+
+
+# --- event handlers (plain methods over the services; build_ui wires them to the components) --
+def _update(**changes: Any) -> Any:
     import gradio as gr
 
-    from assistant.presentation import answer_html, error_html, streaming_html
-    from assistant.provenance import append_feedback, export_json, export_markdown
-    from ingest.pipeline import ingest, remove_documents
-    from ingest.uploads import ALLOWED_SUFFIXES, store_upload, uploads_dir
+    return gr.update(**changes)
 
-    settings = services.settings
-    feedback_file = settings.data_dir / "feedback.jsonl"
-    exports = Path(tempfile.mkdtemp(prefix="beleidsassistent-export-"))
-    # Exports are handed to the browser and then useless; they go when the app stops.
-    atexit.register(shutil.rmtree, exports, ignore_errors=True)
 
-    def ask(question: str, history: list[dict[str, Any]], answers: list[Any]) -> Any:
-        from html import escape
+def _quote_pick(answers: Answers, index: int) -> Any:
+    """The quote dropdown showing the quotes of answer ``index``, the first chosen."""
+    choices = view.quote_choices(answers, index)
+    return _update(choices=choices, value=choices[0][1] if choices else None)
 
+
+def _reply(content: str) -> dict[str, Any]:
+    return {"role": "assistant", "content": content}
+
+
+class Handlers:
+    """What the UI's events do; one instance serves all sessions (their state comes in)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.feedback_file = services.settings.data_dir / "feedback.jsonl"
+        self.exports = Path(tempfile.mkdtemp(prefix="beleidsassistent-export-"))
+        # Exports are handed to the browser and then useless; they go when the app stops.
+        atexit.register(shutil.rmtree, self.exports, ignore_errors=True)
+
+    def ask(self, question: str, history: list[dict[str, Any]], answers: Answers) -> Iterator[Any]:
         question = (question or "").strip()
         history = list(history or [])
         answers = list(answers or [])
         if not question:
-            yield "", history, answers, gr.update(), gr.update()
+            yield "", history, answers, _update(), _update()
             return
-        # A pasted report would flood the chat; its start is enough to recognise it.
-        shown = question if len(question) <= _QUESTION_SHOWN else question[:_QUESTION_SHOWN] + " …"
-        history.append({"role": "user", "content": escape(shown)})
-        history.append({"role": "assistant", "content": streaming_html("")})
+        history.append({"role": "user", "content": view.question_html(question)})
+        history.append(_reply(view.streaming_html("")))
         answers.append(None)
-        yield "", history, answers, gr.update(), gr.update()
+        yield "", history, answers, _update(), _update()
         text = ""
         try:
-            for part in services.answerer().stream_answer(question):
+            for part in self.services.answerer().stream_answer(question):
                 if isinstance(part, str):
                     text += part
-                    history[-1] = {"role": "assistant", "content": streaming_html(text)}
-                    yield "", history, answers, gr.update(), gr.update()
+                    history[-1] = _reply(view.streaming_html(text))
+                    yield "", history, answers, _update(), _update()
                 else:
                     answers[-1] = part
-                    history[-1] = {"role": "assistant", "content": answer_html(part)}
+                    history[-1] = _reply(view.answer_html(part))
         except AssistantError as exc:
-            history[-1] = {"role": "assistant", "content": error_html(exc.message, exc.hint or "")}
+            history[-1] = _reply(view.error_html(exc.message, exc.hint or ""))
         except Exception:
             log.exception("answering %r failed", question[:200])
-            history[-1] = {
-                "role": "assistant",
-                "content": error_html(
-                    "Er ging iets mis bij het beantwoorden.",
-                    "Probeer het opnieuw; blijft het misgaan, meld het dan aan de beheerder "
-                    "(details staan in het log van de server).",
-                ),
-            }
+            history[-1] = _reply(view.unexpected_error_html())
         index = len(answers) - 1
-        choices = quote_choices(answers, index)
-        yield (
-            "",
-            history,
-            answers,
-            gr.update(choices=choices, value=choices[0][1] if choices else None),
-            index,
-        )
+        yield "", history, answers, _quote_pick(answers, index), index
 
-    def select_message(answers: list[Any], event: gr.SelectData) -> Any:
-        # Chat messages alternate question, answer: message 2k+1 is answer k.
-        index = event.index if isinstance(event.index, int) else event.index[0]
-        answer_index = index // 2
-        choices = quote_choices(answers, answer_index)
-        return gr.update(choices=choices, value=choices[0][1] if choices else None), answer_index
+    def select_message(self, answers: Answers, message: int | Sequence[int]) -> tuple[Any, int]:
+        answer_index = _answer_index(message)
+        return _quote_pick(answers, answer_index), answer_index
 
-    def selected(answers: list[Any], index: int | None) -> Any:
-        if index is None or not 0 <= index < len(answers or []) or answers[index] is None:
-            return None
-        return answers[index]
-
-    def export(kind: str, answers: list[Any], index: int | None) -> Any:
-        answer = selected(answers, index)
+    def export(self, kind: str, answers: Answers, index: int | None) -> str | None:
+        answer = _selected(answers, index)
         if answer is None:
+            import gradio as gr
+
             gr.Warning("Er is nog geen antwoord om te exporteren.")
             return None
         stamp = (answer.created_at or "antwoord").replace(":", "").replace("-", "")[:15]
-        path = exports / f"antwoord-{stamp}-{index}.{kind}"
+        path = self.exports / f"antwoord-{stamp}-{index}.{kind}"
         content = export_json(answer) if kind == "json" else export_markdown(answer)
         path.write_text(content, encoding="utf-8")
         return str(path)
 
-    def like(answers: list[Any], comment: str, event: gr.LikeData) -> str:
-        index = event.index if isinstance(event.index, int) else event.index[0]
-        answer = selected(answers, index // 2)
+    def like(
+        self, answers: Answers, comment: str, message: int | Sequence[int], liked: bool
+    ) -> str:
+        answer = _selected(answers, _answer_index(message))
         if answer is None:
             return "Bij dit bericht hoort geen antwoord."
-        rating: Literal["up", "down"] = "up" if event.liked else "down"
-        append_feedback(feedback_file, answer, rating, comment or "")
+        rating: Literal["up", "down"] = "up" if liked else "down"
+        append_feedback(self.feedback_file, answer, rating, comment or "")
         return f"Feedback opgeslagen ({'duim omhoog' if rating == 'up' else 'duim omlaag'})."
 
-    def send_comment(answers: list[Any], index: int | None, comment: str) -> Any:
-        answer = selected(answers, index)
+    def send_comment(self, answers: Answers, index: int | None, comment: str) -> tuple[str, str]:
+        answer = _selected(answers, index)
         if answer is None or not (comment or "").strip():
             return "Kies een antwoord en schrijf een opmerking.", comment
-        append_feedback(feedback_file, answer, None, comment)
+        append_feedback(self.feedback_file, answer, None, comment)
         return "Opmerking opgeslagen.", ""
 
-    def refresh() -> Any:
+    def refresh(self) -> tuple[str, list[list[Any]], Any]:
         return (
-            status_markdown(services),
-            documents_rows(services),
-            gr.update(choices=document_choices(services), value=None),
+            status_markdown(self.services),
+            documents_rows(self.services),
+            _update(choices=document_choices(self.services), value=None),
         )
+
+    def upload(self, files: list[Any] | None) -> tuple[Any, ...]:
+        from ingest.library import add_uploads
+
+        if not files:
+            return ("Kies eerst een of meer bestanden.", *self.refresh())
+        uploads = [(Path(getattr(f, "name", f)), getattr(f, "orig_name", None)) for f in files]
+        services = self.services
+        result = add_uploads(uploads, services.settings, services.embedder, services.index_lock)
+        if result.index_changed:
+            services.index_changed()
+        return (upload_message(result), *self.refresh())
+
+    def remove(self, document_id: str | None) -> tuple[Any, ...]:
+        from ingest.library import remove_document
+
+        if not document_id:
+            return ("Kies eerst een document.", *self.refresh())
+        services = self.services
+        try:
+            removal = remove_document(
+                document_id, services.settings, services.embedder, services.index_lock
+            )
+        except AssistantError as exc:
+            return (view.error_line(exc), *self.refresh())
+        services.index_changed()
+        return (view.removal_line(removal.title, removal.kept_file), *self.refresh())
+
+    def follow_model(self) -> tuple[str, Any]:
+        """The status line while the model starts; the timer stops once it is ready or failed."""
+        import gradio as gr
+
+        services = self.services
+        waiting = services.started_backend is None and services.backend_problem is None
+        return status_markdown(services), gr.Timer(active=waiting)
+
+
+# --- the layout, and which handler each event runs -----------------------------------------------
+def build_ui(services: Services) -> Any:
+    import gradio as gr
+
+    from ingest.uploads import ALLOWED_SUFFIXES
+
+    settings = services.settings
+    handlers = Handlers(services)
+
+    # The events whose arguments Gradio injects by annotation or default: thin adapters.
+    def select_message(answers: Answers, event: gr.SelectData) -> Any:
+        return handlers.select_message(answers, event.index)
+
+    def like(answers: Answers, comment: str, event: gr.LikeData) -> str:
+        return handlers.like(answers, comment, event.index, bool(event.liked))
 
     # Gradio injects the progress tracker through this default (its documented idiom); with
     # track_tqdm the ingest's own progress bars show in the browser.
@@ -308,71 +345,7 @@ def build_ui(services: Services) -> Any:
         files: list[Any] | None,
         progress: Any = gr.Progress(track_tqdm=True),  # noqa: B008
     ) -> Any:
-        from html import escape
-
-        if not files:
-            return ("Kies eerst een of meer bestanden.", *refresh())
-        messages: list[str] = []
-        stored = []
-        for file in files:
-            path = Path(getattr(file, "name", file))
-            original = getattr(file, "orig_name", None) or path.name
-            try:
-                stored.append(store_upload(path, original, settings))
-            except ValueError as exc:
-                messages.append(f"✗ {escape(str(exc))}")
-        if stored:
-            with services.index_lock:
-                try:
-                    report = ingest(
-                        [s.path for s in stored], settings=settings, embedder=services.embedder
-                    )
-                except AssistantError as exc:
-                    for upload in stored:
-                        if not upload.existed:  # an earlier upload of it stays indexed
-                            upload.path.unlink(missing_ok=True)
-                    messages.append(f"✗ {escape(exc.message)} {escape(exc.hint or '')}")
-                    return ("<br>".join(messages), *refresh())
-                services.index_changed()
-            failed = {Path(f.path).resolve(): f for f in report.failed}
-            for upload in stored:
-                failure = failed.get(upload.path)
-                if failure is not None:
-                    if not upload.existed:
-                        upload.path.unlink(missing_ok=True)  # nothing of a rejected file stays
-                    messages.append(
-                        f"✗ {escape(upload.original_name)}: {escape(failure.reason)} "
-                        f"{escape(failure.hint or '')}"
-                    )
-                elif str(upload.path) in report.unchanged:
-                    messages.append(f"= {escape(upload.original_name)}: stond al in de index.")
-                else:
-                    messages.append(f"✓ {escape(upload.original_name)} toegevoegd.")
-        return ("<br>".join(messages), *refresh())
-
-    def remove(document_id: str | None) -> Any:
-        from html import escape
-
-        if not document_id:
-            return ("Kies eerst een document.", *refresh())
-        record = services.manifest().documents.get(document_id)
-        with services.index_lock:
-            try:
-                remove_documents([document_id], settings=settings, embedder=services.embedder)
-            except AssistantError as exc:
-                return (f"✗ {escape(exc.message)} {escape(exc.hint or '')}", *refresh())
-            services.index_changed()
-        message = f"✓ {escape(record.title if record else document_id)} verwijderd uit de index."
-        if record is not None:
-            source = Path(record.source).resolve()
-            if source.parent == uploads_dir(settings).resolve():
-                source.unlink(missing_ok=True)
-            elif source.exists():
-                message += (
-                    f" Het bestand {escape(source.name)} staat nog in {escape(str(source.parent))}"
-                    ": verwijder het daar ook, anders komt het bij de volgende indexering terug."
-                )
-        return (message, *refresh())
+        return handlers.upload(files)
 
     with gr.Blocks(title="Beleidsassistent") as demo:
         gr.Markdown(
@@ -443,29 +416,28 @@ def build_ui(services: Services) -> Any:
 
         ask_outputs = [question, chat, answers, quote_pick, current]
         for trigger in (send.click, question.submit):
-            trigger(ask, [question, chat, answers], ask_outputs, concurrency_id="answer").then(
-                lambda: status_markdown(services), None, status
-            )
+            trigger(
+                handlers.ask, [question, chat, answers], ask_outputs, concurrency_id="answer"
+            ).then(lambda: status_markdown(services), None, status)
         chat.select(select_message, [answers], [quote_pick, current])
         quote_pick.change(lambda a, c: source_html(services, a, c), [answers, quote_pick], source)
-        export_md.click(lambda a, i: export("md", a, i), [answers, current], download)
-        export_js.click(lambda a, i: export("json", a, i), [answers, current], download)
+        export_md.click(lambda a, i: handlers.export("md", a, i), [answers, current], download)
+        export_js.click(lambda a, i: handlers.export("json", a, i), [answers, current], download)
         chat.like(like, [answers, comment], feedback_status)
-        send_note.click(send_comment, [answers, current, comment], [feedback_status, comment])
+        send_note.click(
+            handlers.send_comment, [answers, current, comment], [feedback_status, comment]
+        )
         index_outputs = [documents_status, status, table, pick]
         add.click(upload, [files], index_outputs, concurrency_limit=1, concurrency_id="index")
-        drop.click(remove, [pick], index_outputs, concurrency_limit=1, concurrency_id="index")
-        demo.load(refresh, None, [status, table, pick])
+        drop.click(
+            handlers.remove, [pick], index_outputs, concurrency_limit=1, concurrency_id="index"
+        )
+        demo.load(handlers.refresh, None, [status, table, pick])
 
         # While the model is starting (a remote Ollama may take its retries), the status line
         # follows it; the timer stops once the model is ready or has failed.
         starting = gr.Timer(2.0)
-
-        def follow_model() -> tuple[str, Any]:
-            waiting = services._backend is None and services.backend_problem is None
-            return status_markdown(services), gr.Timer(active=waiting)
-
-        starting.tick(follow_model, None, [status, starting], show_progress="hidden")
+        starting.tick(handlers.follow_model, None, [status, starting], show_progress="hidden")
     demo.queue(default_concurrency_limit=settings.ui_concurrency)
     return demo
 
@@ -508,7 +480,7 @@ def main() -> int:
         max_file_size=f"{settings.max_file_mb:g}mb",
         show_error=False,
         footer_links=[],
-        css=CSS,
+        css=view.CSS,
         theme=ui_theme(),
         ssr_mode=False,
         pwa=False,

@@ -1,4 +1,5 @@
-"""HTML for the web UI: answers with numbered quotes, refusals, highlighted source passages.
+"""HTML for the web UI: answers with numbered quotes, refusals, highlighted source passages, the
+status line and the outcome of uploads and removals.
 
 Every text that comes from a document, a question or the model goes through ``escape`` before
 it is placed in markup, so a document holding ``<script>`` or markdown tricks shows as text.
@@ -8,14 +9,24 @@ must not depend on a second line of defence.)
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
+from assistant.core.errors import AssistantError
 from assistant.types import Answer, Passage, Quote
+
+if TYPE_CHECKING:
+    from assistant.index.manifest import DocumentRecord
 
 #: Characters of document text shown before and after a quoted span in the sources panel:
 #: little before, so the highlighted span is in view without scrolling.
 CONTEXT_BEFORE = 300
 CONTEXT_AFTER = 700
+
+#: Characters of a question shown in the chat (the whole question is still what is answered).
+QUESTION_SHOWN = 1000
 
 CSS = """
 .ba-answer, .ba-refusal, .ba-error { line-height: 1.5; }
@@ -47,6 +58,36 @@ def quote_label(number: int, quote: Quote) -> str:
     """Plain text naming a quote in a list: ``[2] Title, p. 4: "begin of the quote..."``."""
     snippet = quote.text if len(quote.text) <= 60 else quote.text[:57].rstrip() + "..."
     return f"[{number}] {_where(quote.title, quote.page, quote.heading)}: “{snippet}”"
+
+
+def quote_choices(answers: Sequence[Answer | None], index: int | None) -> list[tuple[str, str]]:
+    """The quotes of answer ``index`` for a dropdown: ``(label, "answer:quote")``."""
+    if index is None or not 0 <= index < len(answers) or (answer := answers[index]) is None:
+        return []
+    return [
+        (quote_label(number, quote), f"{index}:{number - 1}")
+        for number, quote in enumerate(answer.quotes, start=1)
+    ]
+
+
+def documents_table(records: Iterable[DocumentRecord]) -> list[list[Any]]:
+    """The rows of the documents table, by title: title, file, passages, indexed at, id."""
+    return [
+        [
+            r.title,
+            Path(r.source).name,
+            len(r.chunk_ids),
+            r.ingested_at[:19].replace("T", " "),
+            r.document_id,
+        ]
+        for r in sorted(records, key=lambda r: r.title.lower())
+    ]
+
+
+def question_html(question: str) -> str:
+    """A question in the chat: a pasted report would flood it, its start is enough to recognise."""
+    shown = question if len(question) <= QUESTION_SHOWN else question[:QUESTION_SHOWN] + " …"
+    return escape(shown)
 
 
 def streaming_html(text: str) -> str:
@@ -97,16 +138,112 @@ def error_html(message: str, hint: str = "") -> str:
     return f"<div class='ba-error'>{escape(message)}{extra}</div>"
 
 
-def passage_html(document_text: str, quote: Quote) -> str:
+def unexpected_error_html() -> str:
+    """A bug rather than a known problem: the details go to the server's log, not the user."""
+    return error_html(
+        "Er ging iets mis bij het beantwoorden.",
+        "Probeer het opnieuw; blijft het misgaan, meld het dan aan de beheerder "
+        "(details staan in het log van de server).",
+    )
+
+
+def note_html(text: str) -> str:
+    """A remark in the sources panel instead of a passage."""
+    return f"<p><i>{escape(text)}</i></p>"
+
+
+def passage_html(document_text: str, quote: Quote, source_text: str | None = None) -> str:
     """The text around a quote with the quoted span highlighted (``document_text`` is the clean
-    text the quote's offsets refer to)."""
+    text the quote's offsets refer to), and where the quote stands in the file's own text
+    (``source_text``, the text as extracted), shown as it stands there on request."""
     start = max(0, quote.start - CONTEXT_BEFORE)
     end = min(len(document_text), quote.end + CONTEXT_AFTER)
     before = ("…" if start > 0 else "") + document_text[start : quote.start]
     after = document_text[quote.end : end] + ("…" if end < len(document_text) else "")
     quoted = document_text[quote.start : quote.end]
-    return (
-        f"<p><b>{escape(_where(quote.title, quote.page, quote.heading))}</b></p>"
+    where = _where(quote.title, quote.page, quote.heading) + (
+        " (voetnoot)" if quote.footnote else ""
+    )
+    html = (
+        f"<p><b>{escape(where)}</b></p>"
         f"<div class='ba-passage'>{escape(before)}<mark>{escape(quoted)}</mark>"
         f"{escape(after)}</div>"
     )
+    if source_text is not None and quote.source_start is not None and quote.source_end is not None:
+        page = f", pagina {quote.page}" if quote.page is not None else ""
+        html += (
+            f"<details class='ba-source-span'><summary>Zo staat het in het bestand{page} "
+            f"(tekens {quote.source_start}–{quote.source_end})</summary>"
+            f"<pre>{escape(source_text[quote.source_start : quote.source_end])}</pre></details>"
+        )
+    return html
+
+
+def status_html(
+    *,
+    model: tuple[str, str] | None,
+    model_problem: tuple[str, str] | None,
+    index_problem: tuple[str, str] | None,
+    documents: int,
+    chunks: int,
+) -> str:
+    """The status line above the tabs: the model (``(model, backend)`` once started), the size
+    of the index, and what stands in the way of answering (``(message, hint)`` each)."""
+    parts = []
+    if model is not None:
+        parts.append(f"Model: **{escape(model[0])}** ({escape(model[1])})")
+    elif model_problem is None:
+        parts.append("Model: wordt gestart…")
+    parts.append(f"Index: {documents} documenten, {chunks} passages")
+    lines = [" · ".join(parts)]
+    if model_problem is not None:
+        message, hint = model_problem
+        lines.append(_status_problem(f"Het taalmodel is niet beschikbaar: {message}", hint))
+    if index_problem is not None:
+        lines.append(_status_problem(*index_problem))
+    if documents == 0:
+        lines.append(
+            _status_problem(
+                "De index is leeg.",
+                "Voeg documenten toe in het tabblad Documenten, of draai `python -m ingest`.",
+            )
+        )
+    return "<br>".join(lines)
+
+
+def _status_problem(message: str, hint: str) -> str:
+    return f"<span class='ba-status-problem'>{escape(message)}</span> {escape(hint)}"
+
+
+def problem_line(message: str, hint: str | None = None) -> str:
+    """A line of the documents tab about something that failed: ``✗ message hint``."""
+    line = f"✗ {escape(message)}"
+    return line if hint is None else f"{line} {escape(hint)}"
+
+
+def error_line(exc: AssistantError) -> str:
+    """:func:`problem_line` of an error: its message and what to do about it."""
+    return problem_line(exc.message, exc.hint or "")
+
+
+def upload_line(
+    name: str, status: Literal["added", "unchanged", "failed"], reason: str = "", hint: str = ""
+) -> str:
+    """What became of one uploaded file (``name`` as the user gave it)."""
+    if status == "failed":
+        return problem_line(f"{name}: {reason}", hint)
+    if status == "unchanged":
+        return f"= {escape(name)}: stond al in de index."
+    return f"✓ {escape(name)} toegevoegd."
+
+
+def removal_line(title: str, kept_file: Path | None = None) -> str:
+    """A document taken out of the index, and where its file still is when it is outside the
+    uploads folder (it would come back with the next ingest)."""
+    line = f"✓ {escape(title)} verwijderd uit de index."
+    if kept_file is not None:
+        line += (
+            f" Het bestand {escape(kept_file.name)} staat nog in {escape(str(kept_file.parent))}"
+            ": verwijder het daar ook, anders komt het bij de volgende indexering terug."
+        )
+    return line
