@@ -6,14 +6,20 @@ The public API (scripts and the eval suite rely on these names)::
     result = answer("Wat is de Actieagenda Sterk Bestuur?")
     result.text, result.quotes, result.refused, result.to_dict()
 
-The module-level functions use one lazily built assistant per distinct settings; build your own
-with :func:`assistant.components.build_assistant` to control its lifetime.
+The module-level functions use one lazily built assistant per distinct settings, and keep the
+``MAX_DEFAULT_ASSISTANTS`` most recently used: asking with yet other settings closes the one used
+longest ago (its model server and Chroma client; it would reopen them if still used).
+:func:`close_default_assistants` closes and forgets them all (a parameter sweep calls it after
+each point). Build your own with :func:`assistant.components.build_assistant` to control its
+lifetime, and ``close()`` it when done.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 from assistant.core import runtime_env  # noqa: F401  (must run before heavy imports)
@@ -33,13 +39,18 @@ __all__ = [
     "Settings",
     "Timings",
     "answer",
+    "close_default_assistants",
     "default_assistant",
     "load_settings",
     "retrieve",
     "stream_answer",
 ]
 
-_instances: dict[str, Answerer] = {}
+#: How many shared assistants (each with its own model backend and Chroma client) are kept.
+MAX_DEFAULT_ASSISTANTS = 2
+
+#: Settings JSON -> its shared assistant, the most recently used last.
+_instances: OrderedDict[str, Answerer] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -49,12 +60,29 @@ def default_assistant(settings: Settings | None = None) -> Answerer:
 
     settings = settings or load_settings()
     key = settings.model_dump_json()
+    evicted: list[Answerer] = []
     with _lock:
         instance = _instances.get(key)
         if instance is None:
             instance = build_assistant(settings)
             _instances[key] = instance
-        return instance
+            while len(_instances) > MAX_DEFAULT_ASSISTANTS:
+                evicted.append(_instances.popitem(last=False)[1])
+        else:
+            _instances.move_to_end(key)
+    for old in evicted:  # outside the lock: stopping a model server takes a moment
+        old.close()
+    return instance
+
+
+def close_default_assistants() -> None:
+    """Close and forget every shared assistant; the next call builds a new one."""
+    with _lock:
+        instances = list(_instances.values())
+        _instances.clear()
+    with ExitStack() as stack:  # every one is closed, even if one fails
+        for instance in instances:
+            stack.callback(instance.close)
 
 
 def answer(question: str, *, settings: Settings | None = None) -> Answer:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -82,16 +83,27 @@ class Answerer:
         retriever: HybridRetriever,
         backend: LLMBackend,
         documents: DocumentTexts,
+        *,
+        closers: Sequence[Callable[[], None]] = (),
     ) -> None:
         self._settings = settings
         self._mode = MODES[settings.quote_mode]
         self._retriever = retriever
         self._backend = backend
         self._documents = documents
+        #: What this assistant owns and :meth:`close` releases (given by its builder).
+        self._closers = tuple(closers)
 
     @property
     def backend(self) -> LLMBackend:
         return self._backend
+
+    def close(self) -> None:
+        """Release what this assistant owns: its Chroma client and, when it built its backend,
+        the model server; each is opened again if the assistant is used after all."""
+        with ExitStack() as stack:  # every one runs, in reverse order, even if one fails
+            for close in self._closers:
+                stack.callback(close)
 
     # --- public -----------------------------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:

@@ -1,7 +1,9 @@
 """The composition root: builds every heavy object once from the settings.
 
 The CLI, the UI, the evals and the tests all get their assistant from :func:`build_assistant`;
-nothing else constructs models, clients or indexes.
+nothing else constructs models, clients or indexes. What it builds, the assistant owns and
+releases on ``close()``: the Chroma client, and the model backend unless one was passed in (the
+UI shares one backend between the assistants it rebuilds).
 """
 
 from __future__ import annotations
@@ -39,7 +41,11 @@ def build_assistant(
     embedder: BaseEmbedding | None = None,
     backend: LLMBackend | None = None,
 ) -> Answerer:
-    """An assistant over the index in ``settings.data_dir`` (it must have been ingested)."""
+    """An assistant over the index in ``settings.data_dir`` (it must have been ingested).
+
+    ``embedder``, ``backend``: use these instead of building new ones (the caller keeps them:
+    the assistant's ``close()`` leaves a given backend running).
+    """
     layout = IndexLayout(settings.index_dir)
     manifest = Manifest.load(layout.manifest)
     if manifest.config is None or not manifest.documents:
@@ -51,11 +57,19 @@ def build_assistant(
     embedder = embedder or build_embedder(settings)
     # read_only: this store only reads, so an index in a read-only folder (a shared drive) opens.
     store = ChunkStore(settings, embedder, read_only=True)
-    bm25 = _bm25(settings, layout, manifest, store)
-    backend = backend or build_backend(settings)
-    retriever = HybridRetriever(settings, embedder, store, bm25, backend.llm)
-    documents = DocumentTexts(layout.documents)
-    return Answerer(settings, retriever, backend, documents)
+    closers = [store.close]
+    try:
+        bm25 = _bm25(settings, layout, manifest, store)
+        if backend is None:
+            backend = build_backend(settings)
+            closers.append(backend.close)
+        retriever = HybridRetriever(settings, embedder, store, bm25, backend.llm)
+        documents = DocumentTexts(layout.documents)
+    except BaseException:
+        for close in reversed(closers):
+            close()
+        raise
+    return Answerer(settings, retriever, backend, documents, closers=closers)
 
 
 def index_version(settings: Settings) -> tuple[tuple[int, int] | None, ...]:

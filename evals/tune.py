@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from assistant import close_default_assistants
 from assistant.core import runtime_env  # noqa: F401  (must run before heavy imports)
 from assistant.core.settings import load_settings
 from assistant.index.embed import build_embedder
@@ -53,7 +54,12 @@ def main(argv: list[str] | None = None) -> int:
                 settings = load_settings(
                     **base, fusion_mode=fusion, retrieval_candidates=candidates
                 )
-                run = evaluate(items, settings, progress=False, retrieval_only=True)
+                try:
+                    run = evaluate(items, settings, progress=False, retrieval_only=True)
+                finally:
+                    # Each grid point has its own settings, so its own shared assistant (model
+                    # backend, Chroma client): closed here rather than kept until the end.
+                    close_default_assistants()
                 overall = run.summary["overall"]
                 rows.append(
                     {

@@ -1,5 +1,6 @@
 """Connecting to Chroma, a server (``HttpClient``) or embedded in the index folder
-(``PersistentClient``), and what its failures mean for the user.
+(``PersistentClient``), and what its failures mean for the user. Which of the two is decided
+once, by :func:`chroma_target` (a :class:`ServerChroma` or an :class:`EmbeddedChroma`).
 
 Three things Chroma 1.5 does not do for us:
 
@@ -9,8 +10,8 @@ Three things Chroma 1.5 does not do for us:
   process-wide pool holding SQLite's lock, and every later call on that path then waits forever
   (seen with 1.5.9 in about one run in three). :func:`discard_embedded` drops the pool so the
   next client starts afresh.
-- Its errors are raw ``httpx``/Rust errors; :func:`chroma_failure` names the server or folder and
-  says what to do.
+- Its errors are raw ``httpx``/Rust errors; ``ChromaTarget.failure`` names the server or folder
+  and says what to do.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import logging
 import shutil
 import tempfile
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from assistant.core.errors import AssistantError, BackendError
 from assistant.core.settings import Settings
@@ -30,64 +32,145 @@ from assistant.index.storage import causes, is_writable, storage_error
 log = logging.getLogger(__name__)
 
 
-def chroma_client(settings: Settings, *, read_only: bool = False) -> Any:
-    """A Chroma client: a server when a host is set, else embedded in the index folder.
+class ChromaTarget(Protocol):
+    """Where the chunk store lives: a Chroma server or embedded in the index folder. Chosen once
+    from the settings by :func:`chroma_target`; every difference between the two is here."""
 
-    ``read_only``: the caller never writes, so an embedded store in a folder that cannot be
-    written is opened from a private copy (removed again when the client is garbage).
-    """
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+    @property
+    def embedded(self) -> bool:
+        """Embedded in this process (SQLite in the index folder), not a server."""
+        ...
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
-    try:
-        if settings.chroma_host:
-            return chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+    def describe(self) -> str:
+        """``Chroma server at HOST:PORT`` or ``embedded Chroma store in FOLDER``."""
+        ...
+
+    def client(self, *, read_only: bool = False) -> Any:
+        """A new Chroma client (AssistantError naming the server or folder when it fails)."""
+        ...
+
+    def failure(self, exc: BaseException, *, hint: str | None = None) -> AssistantError:
+        """The error to show when a Chroma call failed with ``exc``; ``hint`` for a failure
+        that is neither the network nor the disk."""
+        ...
+
+    def discard(self, client: Any) -> bool:
+        """After a failed call: drop what it may have left behind; True when ``client`` is then
+        unusable and must be replaced before the next call."""
+        ...
+
+    def release(self, client: Any) -> None:
+        """Close ``client`` for good (its connections; a private snapshot is removed)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ServerChroma:
+    """A Chroma server (``chroma run``) spoken to over HTTP."""
+
+    host: str
+    port: int
+    embedded = False
+
+    def describe(self) -> str:
+        return f"Chroma server at {self.host}:{self.port}"
+
+    def client(self, *, read_only: bool = False) -> Any:
+        import chromadb
+
+        try:
+            return chromadb.HttpClient(host=self.host, port=self.port, settings=_chroma_settings())
+        except Exception as exc:
+            raise self.failure(exc) from exc
+
+    def failure(self, exc: BaseException, *, hint: str | None = None) -> AssistantError:
+        if isinstance(exc, AssistantError):
+            return exc
+        if _unreachable(exc):
+            return BackendError(
+                f"The {self.describe()} cannot be reached ({_reason(exc)}).",
+                hint=f"Start it with `chroma run --path <folder> --host {self.host} "
+                f"--port {self.port}`, or check ASSISTANT_CHROMA_HOST and "
+                "ASSISTANT_CHROMA_PORT (leave ASSISTANT_CHROMA_HOST empty to use the embedded "
+                "store in the data folder).",
             )
-        path = IndexLayout(settings.index_dir).chroma
-        if read_only and path.is_dir() and not is_writable(path):
-            return _snapshot_client(path, chroma_settings)
-        path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except AssistantError:
-        raise
-    except Exception as exc:
-        raise chroma_failure(settings, exc) from exc
+        return BackendError(f"The {self.describe()} failed ({_reason(exc)}).", hint=_repair(hint))
+
+    def discard(self, client: Any) -> bool:
+        return False  # the server keeps its own state; the client reconnects by itself
+
+    def release(self, client: Any) -> None:
+        _close(client)
+
+
+@dataclass(frozen=True)
+class EmbeddedChroma:
+    """Chroma embedded in this process, its SQLite and segments in the index folder."""
+
+    folder: Path
+    embedded = True
+
+    def describe(self) -> str:
+        return f"embedded Chroma store in {self.folder}"
+
+    def client(self, *, read_only: bool = False) -> Any:
+        """``read_only``: the caller never writes, so a store in a folder that cannot be written
+        is opened from a private copy (removed again on :meth:`release`, or when the client is
+        garbage)."""
+        import chromadb
+
+        try:
+            if read_only and self.folder.is_dir() and not is_writable(self.folder):
+                return _snapshot_client(self.folder, _chroma_settings())
+            self.folder.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(self.folder), settings=_chroma_settings())
+        except AssistantError:
+            raise
+        except Exception as exc:
+            raise self.failure(exc) from exc
+
+    def failure(self, exc: BaseException, *, hint: str | None = None) -> AssistantError:
+        """On a nearly full disk a vague failure is put down to the disk: Chroma reports a full
+        disk in its compaction step (which reads run too) only as "Error in compaction"."""
+        if isinstance(exc, AssistantError):
+            return exc
+        translated = storage_error(exc, self.folder, blame_low_space=True)
+        if translated is not None:
+            return translated
+        return BackendError(f"The {self.describe()} failed ({_reason(exc)}).", hint=_repair(hint))
+
+    def discard(self, client: Any) -> bool:
+        # A failed call (a write, or a read that applies Chroma's write log) may have left a
+        # connection holding SQLite's lock, and the next call would wait forever.
+        discard_embedded(client)
+        return True
+
+    def release(self, client: Any) -> None:
+        snapshot = _snapshots.pop(client, None)
+        if snapshot is not None:
+            snapshot()  # stops its private system and removes the copy
+        elif _current(client):
+            _close(client)  # one reference fewer; the system stops with its last client
+        # else: discard_embedded() stopped its system already, and a newer one is not its own
+
+
+def chroma_target(settings: Settings) -> ChromaTarget:
+    """The Chroma the settings name: a server when ``chroma_host`` is set, else embedded."""
+    if settings.chroma_host:
+        return ServerChroma(settings.chroma_host, settings.chroma_port)
+    return EmbeddedChroma(IndexLayout(settings.index_dir).chroma)
+
+
+def chroma_client(settings: Settings, *, read_only: bool = False) -> Any:
+    """A Chroma client for :func:`chroma_target` (see :meth:`EmbeddedChroma.client`)."""
+    return chroma_target(settings).client(read_only=read_only)
 
 
 def chroma_failure(
     settings: Settings, exc: BaseException, *, hint: str | None = None
 ) -> AssistantError:
-    """The error to show when a Chroma call failed with ``exc``; ``hint`` for a failure that
-    is neither the network nor the disk.
-
-    On a nearly full disk a vague embedded failure is put down to the disk: Chroma reports a
-    full disk in its compaction step (which reads run too) only as "Error in compaction".
-    """
-    if isinstance(exc, AssistantError):
-        return exc
-    reason = _reason(exc)
-    repair = hint or (
-        "Run `python -m ingest` to repair the index; if that fails too, rebuild it with "
-        "`python -m ingest --rebuild`."
-    )
-    if settings.chroma_host:
-        address = f"{settings.chroma_host}:{settings.chroma_port}"
-        if _unreachable(exc):
-            return BackendError(
-                f"The Chroma server at {address} cannot be reached ({reason}).",
-                hint=f"Start it with `chroma run --path <folder> --host {settings.chroma_host} "
-                f"--port {settings.chroma_port}`, or check ASSISTANT_CHROMA_HOST and "
-                "ASSISTANT_CHROMA_PORT (leave ASSISTANT_CHROMA_HOST empty to use the embedded "
-                "store in the data folder).",
-            )
-        return BackendError(f"The Chroma server at {address} failed ({reason}).", hint=repair)
-    folder = IndexLayout(settings.index_dir).chroma
-    translated = storage_error(exc, folder, blame_low_space=True)
-    if translated is not None:
-        return translated
-    return BackendError(f"The embedded Chroma store in {folder} failed ({reason}).", hint=repair)
+    """The error to show when a Chroma call failed with ``exc`` (see ChromaTarget.failure)."""
+    return chroma_target(settings).failure(exc, hint=hint)
 
 
 def discard_embedded(client: Any) -> None:
@@ -99,6 +182,40 @@ def discard_embedded(client: Any) -> None:
     identifier = getattr(client, "_identifier", None)
     if identifier is not None:
         _stop_system(identifier, only_with=getattr(client, "_server", None))
+
+
+#: Snapshot clients -> the ``weakref.finalize`` that stops their system and removes the copy.
+_snapshots: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _chroma_settings() -> Any:
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+
+
+def _repair(hint: str | None) -> str:
+    return hint or (
+        "Run `python -m ingest` to repair the index; if that fails too, rebuild it with "
+        "`python -m ingest --rebuild`."
+    )
+
+
+def _close(client: Any) -> None:
+    try:
+        client.close()
+    except Exception as exc:  # a client of a half-broken system may fail to close
+        log.debug("closing a Chroma client failed: %s", exc)
+
+
+def _current(client: Any) -> bool:
+    """Whether the process-wide system of an embedded ``client`` is still the one it opened."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    systems: dict[str, Any] = getattr(SharedSystemClient, "_identifier_to_system", {})
+    system = systems.get(getattr(client, "_identifier", None) or "")
+    server = getattr(client, "_server", None)
+    return system is not None and any(part is server for part in system.components())
 
 
 def _snapshot_client(path: Path, chroma_settings: Any) -> Any:
@@ -125,7 +242,7 @@ def _snapshot_client(path: Path, chroma_settings: Any) -> Any:
         copy,
     )
     client = chromadb.PersistentClient(path=str(copy), settings=chroma_settings)
-    weakref.finalize(client, _drop_snapshot, str(copy), folder)
+    _snapshots[client] = weakref.finalize(client, _drop_snapshot, str(copy), folder)
     return client
 
 

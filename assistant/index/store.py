@@ -1,6 +1,7 @@
 """The chunk store: a Chroma collection, embedded (``PersistentClient``) or on a server
 (``HttpClient``), written through llama-index's ``ChromaVectorStore`` so that llama-index
-retrievers and indexes can read the same collection. Connecting and failures: ingest/chroma.py."""
+retrievers and indexes can read the same collection. Connecting and failures (and which Chroma):
+assistant/index/chroma.py."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant.core.errors import AssistantError
 from assistant.core.settings import Settings
-from assistant.index.chroma import chroma_client, chroma_failure, discard_embedded
+from assistant.index.chroma import chroma_target
 from assistant.index.embed import ChromaEmbeddingFunction
 from assistant.index.records import Chunk
 
@@ -29,12 +30,14 @@ class ChunkStore:
 
     Every Chroma call runs inside :meth:`guard`, so callers see AssistantError, never a raw
     ``httpx`` or Chroma error. ``read_only``: for readers, which may open a read-only index.
+    :meth:`close` releases the Chroma client.
     """
 
     def __init__(
         self, settings: Settings, embedder: BaseEmbedding, *, read_only: bool = False
     ) -> None:
         self._settings = settings
+        self._chroma = chroma_target(settings)
         self._read_only = read_only
         self._function = ChromaEmbeddingFunction(embedder, settings.embedding_backend)
         self._client: Any = None
@@ -48,6 +51,14 @@ class ChunkStore:
         dropped this process's embedded connections (BackendError if Chroma is still away)."""
         self._connect()
 
+    def close(self) -> None:
+        """Release the Chroma client (its connections, or an embedded store's last hold on the
+        folder); idempotent. A later call on this store connects anew."""
+        client, self._client = self._client, None
+        self._broken = True
+        if client is not None:
+            self._chroma.release(client)
+
     @contextmanager
     def guard(self) -> Iterator[None]:
         """Run Chroma calls; their failures become AssistantError naming the server or folder."""
@@ -58,17 +69,14 @@ class ChunkStore:
         except AssistantError:
             raise
         except Exception as exc:
-            if not self._settings.chroma_host:
-                # A failed call (a write, or a read that applies Chroma's write log) may have
-                # left a connection holding SQLite's lock, and the next call would wait forever
-                # (see ingest/chroma.py); this store reconnects on its next call.
-                discard_embedded(self._client)
-                self._broken = True
-            raise chroma_failure(self._settings, exc) from exc
+            # Embedded: a failed call may have left a connection holding SQLite's lock (see
+            # assistant/index/chroma.py); this store then reconnects on its next call.
+            self._broken = self._chroma.discard(self._client)
+            raise self._chroma.failure(exc) from exc
 
     def _connect(self) -> None:
         self._broken = False
-        self._client = chroma_client(self._settings, read_only=self._read_only)
+        self._client = self._chroma.client(read_only=self._read_only)
         try:
             self.collection = self._client.get_or_create_collection(
                 name=self._settings.chroma_collection,
@@ -76,10 +84,8 @@ class ChunkStore:
                 configuration={"hnsw": {"space": "cosine"}},
             )
         except Exception as exc:
-            if not self._settings.chroma_host:
-                discard_embedded(self._client)  # as in guard()
-            raise chroma_failure(
-                self._settings,
+            self._chroma.discard(self._client)  # as in guard()
+            raise self._chroma.failure(
                 exc,
                 hint="If the index was built with other embedding settings, rebuild it with "
                 "`python -m ingest --rebuild`.",

@@ -1,13 +1,20 @@
-"""Language-model backends behind llama-index's ``LLM`` interface, chosen by settings.
+"""Language-model backends behind llama-index's ``LLM`` interface, chosen once by settings.
 
-- ``ollama``: llama-index's Ollama integration (the official ``ollama`` client); the product
-  path on staff machines. Structured output with ``format=<JSON schema>``.
-- ``embedded``: a GGUF model from our PyPI packages served by llama.cpp (xllamacpp) on a loopback
-  port, spoken to through llama-index's OpenAI-compatible client. Structured output with
-  ``response_format: json_schema`` (a grammar: the model cannot produce anything else).
+One contract, :class:`LLMBackend`, and one implementation per backend; :data:`BACKENDS` maps
+``settings.llm_backend`` to the function that builds it (:func:`build_backend`):
+
+- ``ollama`` (:class:`OllamaBackend`): llama-index's Ollama integration (the official ``ollama``
+  client); the product path on staff machines. Structured output with ``format=<JSON schema>``.
+- ``embedded`` (:class:`EmbeddedBackend`): a GGUF model from our PyPI packages served by
+  llama.cpp (xllamacpp) on a loopback port, spoken to through llama-index's OpenAI-compatible
+  client. Structured output with ``response_format: json_schema`` (a grammar: the model cannot
+  produce anything else).
 - ``auto``: Ollama when it answers and has the model, otherwise embedded; the reason is kept in
-  ``LLMBackend.note`` for the log and the UI. When Ollama goes away later (stopped, crashed, the
-  model removed), the next call switches to the embedded model instead of failing.
+  ``note`` for the log and the UI. Over Ollama it is an :class:`AutoBackend`: when Ollama goes
+  away later (stopped, crashed, the model removed), the next call switches to a new embedded
+  backend instead of failing.
+
+A backend that holds a model server stops it in ``close()`` (it starts again on the next call).
 """
 
 from __future__ import annotations
@@ -16,8 +23,8 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from llama_index.core.llms import LLM, ChatMessage
 from llama_index.llms.openai_like import OpenAILike
@@ -26,8 +33,12 @@ from pydantic import PrivateAttr
 from assistant.core.errors import BackendError
 from assistant.core.remote import ollama_client, retrying
 from assistant.core.settings import Settings
+from assistant.llm.llama_server import LlamaServer
 
 log = logging.getLogger(__name__)
+
+#: Tries of one call, given the extra condition for a retry (nothing of the reply shown yet).
+Attempts = Callable[[Callable[[BaseException], bool]], Any]
 
 
 @dataclass(frozen=True)
@@ -39,100 +50,273 @@ class StreamChunk:
     completion_tokens: int = 0
 
 
-@dataclass
-class LLMBackend:
+class LLMBackend(Protocol):
     """A chat model with JSON-schema-constrained streaming, and what it is."""
 
-    name: str
-    model: str
-    llm: LLM
-    note: str = ""
-    server: Any = None  # the embedded LlamaServer, when there is one
     #: llama.cpp reuses the KV cache of a repeated prompt prefix; benchmarks switch it off to
-    #: time every call cold.
-    prompt_cache: bool = True
-    #: ``auto`` mode over Ollama: builds the embedded backend to switch to when Ollama fails.
-    fallback: Callable[[], LLMBackend] | None = None
-    #: Ollama: a tenacity ``Retrying`` for one call, given an extra condition for retrying
-    #: (assistant/remote.py); None: one try.
-    retry: Callable[[Callable[[BaseException], bool]], Any] | None = None
-    _switch: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: time every call cold (Ollama ignores it).
+    prompt_cache: bool
+
+    @property
+    def name(self) -> str:
+        """``ollama`` or ``embedded``: what answers now (the answer records it)."""
+        ...
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def llm(self) -> LLM: ...
+
+    @property
+    def note(self) -> str:
+        """Why this backend was chosen (``auto``), for the log and the UI; empty otherwise."""
+        ...
+
+    @property
+    def server(self) -> LlamaServer | None:
+        """The embedded model server, when there is one (the UI starts it ahead of time)."""
+        ...
 
     def stream_json(
         self, messages: Sequence[ChatMessage], schema: dict[str, Any]
     ) -> Iterator[StreamChunk]:
         """Stream a reply constrained to ``schema``; BackendError with a fix when it fails."""
-        if self.name == "ollama":
-            kwargs: dict[str, Any] = {"format": schema}
-        else:
-            kwargs = {
-                "response_format": {
-                    "type": "json_schema",
-                    "json_schema": {"name": "answer", "schema": schema, "strict": True},
-                },
-                "stream_options": {"include_usage": True},
-                "extra_body": {"cache_prompt": self.prompt_cache},
-            }
-        shown: list[StreamChunk] = []  # the retry condition reads it when a try fails
-        try:
-            for attempt in self._attempts(lambda _exc: not shown):
-                with attempt:
-                    for response in self.llm.stream_chat(list(messages), **kwargs):
-                        chunk = StreamChunk(response.message.content or "", *_usage(response))
-                        shown[:] = [chunk]
-                        yield chunk
-        except BackendError:
-            raise
-        except Exception as exc:
-            error = self._translate(exc)
-            # Nothing was streamed yet, so the call can be made again elsewhere unseen.
-            if self.fallback is not None and not shown and _ollama_gone(exc):
-                self._fall_back(error)
-                yield from self.stream_json(messages, schema)
-                return
-            raise error from exc
+        ...
 
-    def _attempts(self, unseen: Callable[[BaseException], bool]) -> Any:
-        """Tries of one call: retried (Ollama) only while nothing of the reply was shown."""
-        import tenacity
+    def close(self) -> None:
+        """Release what the backend holds (a model server); it starts again on the next call."""
+        ...
 
-        if self.retry is None:
-            return tenacity.Retrying(stop=tenacity.stop_after_attempt(1), reraise=True)
-        return self.retry(unseen)
 
-    def _fall_back(self, error: BackendError) -> None:
-        """Become the embedded backend (``auto`` mode after Ollama failed); for good, since a
-        server that went away once is not worth a timeout on every later question."""
-        with self._switch:
-            if self.fallback is None:  # another thread switched already
-                return
-            embedded = self.fallback()
-            log.warning("auto: %s Switching to the embedded model.", error.message)
-            self.name, self.model, self.llm = embedded.name, embedded.model, embedded.llm
-            self.server, self.fallback, self.retry = embedded.server, None, None
-            self.note = f"auto: {error.message} Switched to the embedded model."
+class OllamaBackend:
+    """A model on an Ollama server; each call retried (with backoff) while nothing was shown."""
 
-    def _translate(self, exc: Exception) -> BackendError:
-        message = f"{type(exc).__name__}: {exc}"
-        if self.name == "ollama":
-            host = getattr(self.llm, "base_url", "")
-            if "not found" in str(exc).lower():
-                return BackendError(
-                    f"Ollama at {host} does not have the model {self.model!r}.",
-                    hint=f"Run `ollama pull {self.model}` on the Ollama machine.",
-                )
-            return BackendError(
-                f"The Ollama model {self.model!r} at {host} failed ({message}).",
-                hint="Check that Ollama runs (`ollama serve`) and OLLAMA_HOST is right; with "
-                "ASSISTANT_LLM_BACKEND=auto the embedded model is used when Ollama is down.",
-            )
+    name = "ollama"
+    server: LlamaServer | None = None
+
+    def __init__(self, settings: Settings, *, note: str = "") -> None:
+        from llama_index.llms.ollama import Ollama
+
+        self._settings = settings
+        self.model = settings.llm_model
+        self.note = note
+        self.prompt_cache = True
+        self.llm: LLM = Ollama(
+            model=settings.llm_model,
+            base_url=settings.ollama_host,
+            request_timeout=settings.ollama_timeout_s,
+            client=ollama_client(settings),
+            temperature=settings.llm_temperature,
+            context_window=settings.llm_context_window,
+            additional_kwargs={
+                "num_ctx": settings.llm_context_window,
+                "num_predict": settings.llm_max_tokens,
+            },
+        )
+
+    def stream_json(
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any]
+    ) -> Iterator[StreamChunk]:
+        def attempts(unseen: Callable[[BaseException], bool]) -> Any:
+            return retrying(self._settings, "Ollama chat", also=unseen)
+
+        yield from _stream(self.llm, messages, {"format": schema}, attempts, self._failure)
+
+    def close(self) -> None:
+        """Nothing to stop: the server is not ours, and the HTTP client's connections are
+        released with it."""
+
+    def _failure(self, exc: Exception) -> BackendError:
+        if "not found" in str(exc).lower():
+            message, hint = _model_missing(self._settings)
+            return BackendError(message, hint=hint)
         return BackendError(
-            f"The embedded model server failed ({message}).",
-            hint="Ask again: the server is restarted automatically if it stopped.",
+            f"The Ollama model {self.model!r} at {self._settings.ollama_host} failed "
+            f"({type(exc).__name__}: {exc}).",
+            hint="Check that Ollama runs (`ollama serve`) and OLLAMA_HOST is right; with "
+            "ASSISTANT_LLM_BACKEND=auto the embedded model is used when Ollama is down.",
         )
 
 
-def _ollama_gone(exc: Exception) -> bool:
+class EmbeddedBackend:
+    """A GGUF model served by our own llama.cpp server (started on first use)."""
+
+    name = "embedded"
+
+    def __init__(self, settings: Settings, *, note: str = "") -> None:
+        from assistant.llm.model_files import gguf_path
+
+        path = gguf_path(settings)
+        gguf = settings.llm_gguf_path
+        self.model = gguf.stem if gguf else settings.llm_embedded_model
+        self.note = note
+        self.prompt_cache = True
+        self.server = LlamaServer(
+            path,
+            context_window=settings.llm_context_window,
+            parallel=settings.llm_parallel,
+            threads=max(1, os.cpu_count() or 2),
+            alias=self.model,
+        )
+        self.llm: LLM = _ServerLLM(
+            self.server,
+            model=self.model,
+            api_key="local",
+            api_base="http://127.0.0.1:1/v1",  # replaced by the server's address when it starts
+            is_chat_model=True,
+            is_function_calling_model=False,
+            context_window=settings.llm_context_window,
+            max_tokens=settings.llm_max_tokens,
+            temperature=settings.llm_temperature,
+            timeout=settings.llm_timeout_s,
+            max_retries=0,
+        )
+
+    def stream_json(
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any]
+    ) -> Iterator[StreamChunk]:
+        kwargs = {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": schema, "strict": True},
+            },
+            "stream_options": {"include_usage": True},
+            "extra_body": {"cache_prompt": self.prompt_cache},
+        }
+        yield from _stream(self.llm, messages, kwargs, _one_try, _embedded_failure)
+
+    def close(self) -> None:
+        """Stop the model server (a later call starts it again)."""
+        self.server.close()
+
+
+class AutoBackend:
+    """``auto`` mode over Ollama: Ollama until it is gone (down, or the model removed) on a call
+    that has shown nothing yet; from then on, for good, a new embedded backend (a server that
+    went away once is not worth a timeout on every later question). The Ollama backend itself
+    is never changed."""
+
+    def __init__(self, ollama: LLMBackend, embedded: Callable[[], LLMBackend]) -> None:
+        self._ollama = ollama
+        self._build_embedded = embedded
+        self._embedded: LLMBackend | None = None
+        self._note = ollama.note
+        self._prompt_cache = True
+        self._switch = threading.Lock()
+
+    @property
+    def current(self) -> LLMBackend:
+        """The backend that answers now."""
+        return self._ollama if self._embedded is None else self._embedded
+
+    @property
+    def name(self) -> str:
+        return self.current.name
+
+    @property
+    def model(self) -> str:
+        return self.current.model
+
+    @property
+    def llm(self) -> LLM:
+        return self.current.llm
+
+    @property
+    def note(self) -> str:
+        return self._note
+
+    @property
+    def server(self) -> LlamaServer | None:
+        return self.current.server
+
+    @property
+    def prompt_cache(self) -> bool:
+        return self._prompt_cache
+
+    @prompt_cache.setter
+    def prompt_cache(self, value: bool) -> None:
+        self._prompt_cache = value
+        self.current.prompt_cache = value
+
+    def stream_json(
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any]
+    ) -> Iterator[StreamChunk]:
+        backend = self.current
+        streamed = False
+        try:
+            for chunk in backend.stream_json(messages, schema):
+                streamed = True
+                yield chunk
+            return
+        except BackendError as error:
+            # Nothing was streamed yet, so the call can be made again elsewhere unseen.
+            if backend is not self._ollama or streamed or not _ollama_gone(error.__cause__):
+                raise
+            embedded = self._fall_back(error)
+        yield from embedded.stream_json(messages, schema)
+
+    def close(self) -> None:
+        self._ollama.close()
+        if self._embedded is not None:
+            self._embedded.close()
+
+    def _fall_back(self, error: BackendError) -> LLMBackend:
+        with self._switch:
+            if self._embedded is None:  # else another thread switched already
+                embedded = self._build_embedded()
+                embedded.prompt_cache = self._prompt_cache
+                log.warning("auto: %s Switching to the embedded model.", error.message)
+                self._note = f"auto: {error.message} Switched to the embedded model."
+                self._embedded = embedded
+            return self._embedded
+
+
+def _stream(
+    llm: LLM,
+    messages: Sequence[ChatMessage],
+    kwargs: dict[str, Any],
+    attempts: Attempts,
+    failure: Callable[[Exception], BackendError],
+) -> Iterator[StreamChunk]:
+    """The one streaming path: tries of ``llm.stream_chat`` (a retry only while nothing of the
+    reply was shown), a failure translated by ``failure`` (the original as its cause)."""
+    shown: list[StreamChunk] = []  # the retry condition reads it when a try fails
+    try:
+        for attempt in attempts(lambda _exc: not shown):
+            with attempt:
+                for response in llm.stream_chat(list(messages), **kwargs):
+                    chunk = StreamChunk(response.message.content or "", *_usage(response))
+                    shown[:] = [chunk]
+                    yield chunk
+    except BackendError:
+        raise
+    except Exception as exc:
+        raise failure(exc) from exc
+
+
+def _one_try(_unseen: Callable[[BaseException], bool]) -> Any:
+    import tenacity
+
+    return tenacity.Retrying(stop=tenacity.stop_after_attempt(1), reraise=True)
+
+
+def _embedded_failure(exc: Exception) -> BackendError:
+    return BackendError(
+        f"The embedded model server failed ({type(exc).__name__}: {exc}).",
+        hint="Ask again: the server is restarted automatically if it stopped.",
+    )
+
+
+def _model_missing(settings: Settings) -> tuple[str, str]:
+    """Ollama does not have ``llm_model``: the message and the fix (at start-up or mid-call)."""
+    return (
+        f"Ollama at {settings.ollama_host} does not have the model {settings.llm_model!r}.",
+        f"Run `ollama pull {settings.llm_model}`.",
+    )
+
+
+def _ollama_gone(exc: BaseException | None) -> bool:
     """Whether Ollama is down or lost the model (not: it refused this one request)."""
     import httpx
     import ollama
@@ -153,24 +337,35 @@ def _usage(response: Any) -> tuple[int, int]:
     return 0, 0
 
 
-def build_backend(settings: Settings) -> LLMBackend:
-    """The backend the settings ask for (``auto``: probe Ollama, fall back to embedded)."""
-    if settings.llm_backend == "ollama":
-        problem = ollama_problem(settings)
-        if problem:
-            raise BackendError(problem[0], hint=problem[1])
-        return _ollama_backend(settings, note="")
-    if settings.llm_backend == "embedded":
-        return _embedded_backend(settings, note="")
-    # auto: no retries, so that a machine without Ollama starts without waiting for it.
+def _ollama(settings: Settings) -> LLMBackend:
+    problem = ollama_problem(settings)
+    if problem:
+        raise BackendError(problem[0], hint=problem[1])
+    return OllamaBackend(settings)
+
+
+def _auto(settings: Settings) -> LLMBackend:
+    # No retries, so that a machine without Ollama starts without waiting for it.
     problem = ollama_problem(settings, retry=False)
     if problem is None:
-        backend = _ollama_backend(settings, note=f"auto: Ollama at {settings.ollama_host}")
-        backend.fallback = lambda: _embedded_backend(settings, note="")
-        return backend
+        ollama = OllamaBackend(settings, note=f"auto: Ollama at {settings.ollama_host}")
+        return AutoBackend(ollama, lambda: EmbeddedBackend(settings))
     note = f"auto: {problem[0]} Using the embedded model."
     log.info(note)
-    return _embedded_backend(settings, note=note)
+    return EmbeddedBackend(settings, note=note)
+
+
+#: ``settings.llm_backend`` -> the function that builds that backend (the one place it is chosen).
+BACKENDS: dict[str, Callable[[Settings], LLMBackend]] = {
+    "ollama": _ollama,
+    "embedded": EmbeddedBackend,
+    "auto": _auto,
+}
+
+
+def build_backend(settings: Settings) -> LLMBackend:
+    """The backend the settings ask for (``auto``: probe Ollama, fall back to embedded)."""
+    return BACKENDS[settings.llm_backend](settings)
 
 
 def ollama_problem(settings: Settings, *, retry: bool = True) -> tuple[str, str] | None:
@@ -189,10 +384,7 @@ def ollama_problem(settings: Settings, *, retry: bool = True) -> tuple[str, str]
             client.show(settings.llm_model)
     except ollama.ResponseError as exc:
         if exc.status_code == 404:
-            return (
-                f"Ollama at {settings.ollama_host} does not have the model {settings.llm_model!r}.",
-                f"Run `ollama pull {settings.llm_model}`.",
-            )
+            return _model_missing(settings)
         return (
             f"Ollama at {settings.ollama_host} answered with an error: {exc.error}.",
             "Check the Ollama server's log.",
@@ -207,66 +399,13 @@ def ollama_problem(settings: Settings, *, retry: bool = True) -> tuple[str, str]
     return None
 
 
-def _ollama_backend(settings: Settings, *, note: str) -> LLMBackend:
-    from llama_index.llms.ollama import Ollama
-
-    llm = Ollama(
-        model=settings.llm_model,
-        base_url=settings.ollama_host,
-        request_timeout=settings.ollama_timeout_s,
-        client=ollama_client(settings),
-        temperature=settings.llm_temperature,
-        context_window=settings.llm_context_window,
-        additional_kwargs={
-            "num_ctx": settings.llm_context_window,
-            "num_predict": settings.llm_max_tokens,
-        },
-    )
-    return LLMBackend(
-        name="ollama",
-        model=settings.llm_model,
-        llm=llm,
-        note=note,
-        retry=lambda unseen: retrying(settings, "Ollama chat", also=unseen),
-    )
-
-
-def _embedded_backend(settings: Settings, *, note: str) -> LLMBackend:
-    from assistant.llm.llama_server import LlamaServer
-    from assistant.llm.model_files import gguf_path
-
-    path = gguf_path(settings)
-    name = settings.llm_gguf_path.stem if settings.llm_gguf_path else settings.llm_embedded_model
-    server = LlamaServer(
-        path,
-        context_window=settings.llm_context_window,
-        parallel=settings.llm_parallel,
-        threads=max(1, os.cpu_count() or 2),
-        alias=name,
-    )
-    llm = _ServerLLM(
-        server,
-        model=name,
-        api_key="local",
-        api_base="http://127.0.0.1:1/v1",  # replaced by the server's address when it starts
-        is_chat_model=True,
-        is_function_calling_model=False,
-        context_window=settings.llm_context_window,
-        max_tokens=settings.llm_max_tokens,
-        temperature=settings.llm_temperature,
-        timeout=settings.llm_timeout_s,
-        max_retries=0,
-    )
-    return LLMBackend(name="embedded", model=name, llm=llm, note=note, server=server)
-
-
 class _ServerLLM(OpenAILike):  # type: ignore[misc]
     """OpenAILike that starts (or restarts) the embedded server before each call and follows
     its address, which changes when the server is restarted on another free port."""
 
     _server: Any = PrivateAttr()
 
-    def __init__(self, server: Any, **kwargs: Any) -> None:
+    def __init__(self, server: LlamaServer, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._server = server
 

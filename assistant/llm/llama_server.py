@@ -33,7 +33,8 @@ READY = "LLAMA-SERVER-READY"
 
 
 class LlamaServer:
-    """Starts the server process on first use, restarts it if it died, stops it at exit."""
+    """Starts the server process on first use, restarts it if it died, stops it on
+    :meth:`close` (or at exit)."""
 
     def __init__(
         self,
@@ -78,6 +79,10 @@ class LlamaServer:
                     self._process.returncode,
                 )
             self._start()
+
+    def close(self) -> None:
+        """Stop the server and release its memory; the next use starts it again."""
+        self.stop()
 
     def stop(self) -> None:
         with self._lock:
