@@ -24,7 +24,7 @@ from tqdm import tqdm
 from assistant.core.errors import AssistantError, DocumentError
 from assistant.core.settings import Settings
 from assistant.index.bm25 import remove_bm25, update_bm25
-from assistant.index.chroma import chroma_client
+from assistant.index.chroma import chroma_target
 from assistant.index.config import CHUNKER_VERSION, open_manifest
 from assistant.index.embed import build_embedder, embed_passages
 from assistant.index.layout import IndexLayout, text_file
@@ -255,7 +255,9 @@ def _ingest_file(
     ensure_space(
         settings.index_dir,
         space_needed(
-            len(chunks), len(clean.text.encode("utf-8")), embedded_chroma=not settings.chroma_host
+            len(chunks),
+            len(clean.text.encode("utf-8")),
+            embedded_chroma=chroma_target(settings).embedded,
         ),
     )
     vectors: list[list[float]] = []
@@ -405,11 +407,14 @@ def _refresh_bm25(
 
 def _wipe(settings: Settings, layout: IndexLayout) -> None:
     """Delete the index (collection, manifest, texts, BM25) so it is built anew."""
-    client = chroma_client(settings)
+    target = chroma_target(settings)
+    client = target.client()
     try:
         client.delete_collection(settings.chroma_collection)
     except Exception as exc:  # chromadb raises NotFoundError/ValueError for a missing collection
         log.debug("no collection to delete: %s", exc)
+    finally:
+        target.release(client)
     for path in (layout.manifest, layout.journal, layout.clean_end):
         path.unlink(missing_ok=True)
     for folder in (layout.documents, layout.bm25):
