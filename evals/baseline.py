@@ -8,7 +8,7 @@ same embedding model and the same language model (the assistant's own model serv
 Scored by the same code as the assistant (``evals.runner``), with these translations:
 
 - quotes: the numbered sources the answer cites (``[n]``), each counted as one shown quote;
-  valid when it stands (modulo whitespace) in the document file or in its clean text;
+  valid when it stands in the document file (modulo whitespace; ``evals/sourcecheck.py``);
 - a retrieved or cited chunk "holds" a reference quote when it overlaps the reference span in the
   clean text, or when the reference quote stands inside the chunk;
 - refused: the answer says in so many words that the sources do not tell (``REFUSAL``) —
@@ -31,6 +31,7 @@ from assistant.quotes import NormalizedText, locate
 from evals.metrics import SourceSpan
 from evals.reference import Item, corpus_text, reference_spans
 from evals.runner import Outcome
+from evals.sourcecheck import stands_in_file
 
 LABEL = "llama-index baseline"
 
@@ -179,9 +180,9 @@ class Baseline:
         if document not in self._raw:
             path = self._settings.corpus_dir / document
             self._raw[document] = NormalizedText(path.read_text(encoding="utf-8"))
-        return (
-            locate(chunk, self._raw[document]) is not None
-            or locate(chunk, corpus_text(self._settings.corpus_dir, document)) is not None
+        # Against the original file only, as for the assistant (evals/sourcecheck.py).
+        return locate(chunk, self._raw[document]) is not None or stands_in_file(
+            chunk, self._settings.corpus_dir / document
         )
 
     def _holds(self, node: Any, chunk: str, references: list[SourceSpan]) -> bool:

@@ -22,7 +22,6 @@ import assistant
 from assistant.core.errors import AssistantError
 from assistant.core.settings import Settings
 from assistant.index.embed import build_embedder, embed_passages
-from assistant.quotes import locate
 from evals.metrics import (
     HEADLINE_METRICS,
     SourceSpan,
@@ -35,7 +34,8 @@ from evals.metrics import (
     percentile,
     reciprocal_rank,
 )
-from evals.reference import Item, corpus_text, reference_spans
+from evals.reference import Item, reference_spans
+from evals.sourcecheck import stands_in_file
 from evals.tables import format_value, markdown_table, summary_columns, summary_table
 
 log = logging.getLogger(__name__)
@@ -126,9 +126,8 @@ def _assistant_outcome(item: Item, *, settings: Settings, retrieval_only: bool) 
         return Outcome(rank=rank, answer=None)
     answer = assistant.answer(item.question, settings=settings)
     quote_spans = [SourceSpan(Path(q.source).name, q.start, q.end) for q in answer.quotes]
-    valid = sum(
-        locate(q.text, corpus_text(corpus, Path(q.source).name)) is not None for q in answer.quotes
-    )
+    # Against the original file, not the index's clean text (evals/sourcecheck.py).
+    valid = sum(stands_in_file(q.text, corpus / Path(q.source).name) for q in answer.quotes)
     return Outcome(
         rank=rank,
         answer=answer.text,

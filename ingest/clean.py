@@ -13,11 +13,12 @@ text keeps the source's words in the source's order; the cleaner only
   are hyphenated) unless the joined word occurs elsewhere in the same text;
 - cuts footnote blocks out of the body. A line is a footnote only with evidence: its number
   continues the document's footnote numbering (1, 2, 3 ...), the same number stands as a marker
-  glued to a word or a closing mark earlier in the body (``gelanceerd1``, ``(2022)'.4``), and it
-  opens a block after a blank line; in a PDF the block must reach the foot of its page. A body
-  sentence that a footnote block interrupted is rejoined, and each footnote becomes a
-  paragraph of its own after the body (indexed and quotable, marked as a footnote), never
-  re-inserted into the body.
+  glued to a word or a closing mark earlier in the body (``gelanceerd1``, ``(2022)'.4``), and the
+  block stands at a page foot: in a PDF it reaches the end of its page; in a text dump it opens
+  after a blank line and the next page (an indented line, or one after the page number)
+  follows. A body sentence that a footnote block interrupted is rejoined, and each footnote
+  becomes a paragraph of its own after the body (indexed and quotable, marked as a footnote),
+  never re-inserted into the body.
 
 Every region of the clean text records where it starts in the source (``Anchor``) and every
 left-out line is recorded (``SkipSpan``), so ``assistant/index/source.py`` can prove each quote

@@ -202,7 +202,7 @@ def mark_footnotes(lines: list[SourceLine], document: LoadedDocument) -> None:
             last = opened[-1][1] if opened else last_before
         # The marker must stand in the body after the previous footnote block.
         evidence = start and last < number <= last + _FOOTNOTE_STEP
-        if evidence and markers.get(number, -1) > threshold and (after_blank or block):
+        if evidence and markers.get(number, -1) > threshold and (after_blank or block or pdf):
             if not block:
                 last_before = last
             opened.append((len(block), number))
