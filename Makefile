@@ -28,7 +28,7 @@ test-long: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -m long
 
 # The whole reference set (dev + holdout) with the 1.5B model, and the llama-index baseline side by
-# side: about two hours on 2 cores. The report lands in evals/runs/<time>/report.html.
+# side: about four hours on 2 cores (173 items). The report lands in evals/runs/<time>/report.html.
 eval: $(VENV)/.installed
 	$(BIN)/python -m ingest --quiet
 	$(BIN)/python -m evals --split all --backend embedded --baseline
