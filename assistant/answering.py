@@ -27,7 +27,8 @@ from assistant.citations import MODES, Evidence
 from assistant.core.settings import Settings
 from assistant.core.text import count_tokens, detect_language
 from assistant.documents import DocumentTexts, PinnedTexts
-from assistant.grounding import refusal_reason, support
+from assistant.evidence import choose, rank, split_sentences
+from assistant.grounding import missing_focus, refusal_reason, support
 from assistant.injection import repeats_instructions
 from assistant.llm.backends import LLMBackend
 from assistant.prompting import Context, build_context, prompt_version, refusal_text, render
@@ -149,6 +150,21 @@ class Answerer:
                 retrieval.passages,
                 f"no passage is similar enough to the question "
                 f"({retrieval.best_similarity:.2f} < {minimum:.2f})",
+            )
+            return
+
+        if self._settings.answer_mode == "extractive":
+            mark = time.perf_counter()
+            decision = self._extract(checked, language, retrieval, texts)
+            rejected.extend(decision.rejected)
+            timings["verify"] = time.perf_counter() - mark
+            if decision.reason is not None:
+                yield self._refusal(trace(), retrieval.passages, decision.reason)
+                return
+            yield decision.text
+            passages = retrieval.passages
+            yield self._result(
+                trace(), decision.text, decision.quotes, passages, refused=False, reason=None
             )
             return
 
@@ -321,6 +337,41 @@ class Answerer:
         if reason is not None and text and not repeats:
             notes.append(f"draft answer: {text}")
         return _Decision(text, tuple(quotes), reason, (*backing.rejected, *failed), tuple(notes))
+
+    def _extract(
+        self, question: str, language: str, retrieval: Retrieval, texts: PinnedTexts
+    ) -> _Decision:
+        """``answer_mode=extractive``: the best-ranked sentences are the answer (no model)."""
+        ranked = rank(
+            question,
+            split_sentences(retrieval.passages),
+            self._retriever.question_vector(question),
+            self._retriever.embed_texts,
+        )
+        chosen = choose(ranked, self._settings.extractive_sentences)
+        spans = [Evidence(s.document, s.start, s.end) for s in chosen]
+        quotes, failed = verify_quotes(spans, texts)
+        text = " ".join(q.text for q in quotes)
+        minimum = self._settings.extractive_min_overlap
+        reason = None
+        if not quotes:
+            reason = "no sentence of the passages could be verified"
+        elif ranked[0].overlap < minimum:
+            reason = (
+                f"the best sentence holds {ranked[0].overlap:.0%} of the question's distinctive "
+                f"terms (< {minimum:.0%})"
+            )
+        else:
+            missing = missing_focus(
+                question,
+                quotes,
+                language,
+                self._retriever.document_frequency,
+                self._settings.focus_max_frequency,
+            )
+            if missing:
+                reason = f"the sentences do not mention what the question is about ({missing})"
+        return _Decision(text, tuple(quotes), reason, tuple(failed), ())
 
     def _refusal(self, trace: _Trace, passages: tuple[Passage, ...], reason: str) -> Answer:
         return self._result(

@@ -106,7 +106,7 @@ def missing_focus(
     """
     if language == "en":
         return ""
-    focus = {t for t in terms(question) - _question_terms() if frequency(t) < limit}
+    focus = {t for t in terms(question) - question_terms() if frequency(t) < limit}
     if not focus:
         return ""
     quoted = set().union(*(terms(q.text) for q in quotes))
@@ -165,5 +165,5 @@ def _related(a: str, b: str) -> bool:
 
 
 @cache
-def _question_terms() -> frozenset[str]:
+def question_terms() -> frozenset[str]:
     return frozenset(stem_words(_QUESTION_WORDS.split()))

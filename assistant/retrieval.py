@@ -21,7 +21,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from assistant.core.errors import BackendError
 from assistant.core.settings import Settings
 from assistant.index.bm25 import SegmentedBM25
-from assistant.index.embed import embed_query
+from assistant.index.embed import embed_passages, embed_query
 from assistant.index.store import ChunkStore
 from assistant.types import Passage
 
@@ -87,6 +87,14 @@ class HybridRetriever:
         distance = self._store.nearest_distance(vector)
         similarity = 1.0 - distance if distance is not None else 0.0
         return Retrieval(passages=tuple(passages[:k]), best_similarity=similarity)
+
+    def question_vector(self, question: str) -> list[float]:
+        """The question's embedding (the same the dense search uses)."""
+        return embed_query(self._embedder, question)
+
+    def embed_texts(self, texts: list[str]) -> list[list[float]]:
+        """Embeddings of document texts (sentences), as the index embeds its chunks."""
+        return embed_passages(self._embedder, texts)
 
     def document_frequency(self, stem: str) -> float:
         """Share of chunks that contain the (Dutch-stemmed) term, from the BM25 index."""

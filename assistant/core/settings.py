@@ -160,6 +160,22 @@ class Settings(BaseSettings):
         "to the question is below this (0 disables the check).",
     )
 
+    answer_mode: Literal["model", "extractive"] = Field(
+        "model",
+        description="`model`: the language model writes the answer from the passages; "
+        "`extractive`: the best-ranked sentences of the passages are the answer, no model (well "
+        "under a second; the floor every model answer must beat).",
+    )
+    extractive_sentences: int = Field(
+        2, ge=1, le=5, description="answer_mode=extractive: at most this many sentences."
+    )
+    extractive_min_overlap: float = Field(
+        0.34,
+        ge=0,
+        le=1,
+        description="answer_mode=extractive: refuse when the best sentence holds less than this "
+        "share of the question's distinctive terms.",
+    )
     quote_mode: Literal["verbatim", "sentences"] = Field(
         "verbatim",
         description="`verbatim`: the model copies supporting sentences (checked against the "
