@@ -13,12 +13,22 @@ from typing import TYPE_CHECKING, Any
 
 from evals.compare import Delta
 from evals.metrics import BAR_METRICS, COMPARISON_BAR_METRICS, HEADLINE_METRICS, TOKEN_METRICS
-from evals.tables import format_value, summary_table
+from evals.stats import reliability_bins
+from evals.tables import (
+    assistant_said,
+    failure_examples,
+    first_quote,
+    format_value,
+    refusal_reason_table,
+    summary_table,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from evals.runner import RunResult
+
+RELIABILITY_TITLE = "Reliability of the answer-or-refuse decision"
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 78em; color: #222; }
@@ -80,6 +90,18 @@ def html_report(
             f"<tr><td class='num'>{_number(overall.get('judge_score'))}</td>"
             f"<td class='num'>{_number(overall.get('judge_passing'))}</td></tr></table>"
         )
+    parts.append("<h2>Refusal reasons on answerable items (top 10)</h2>")
+    parts.append(_refusal_reasons(run))
+    parts.append("<h2>Worked examples per failure class</h2>")
+    parts.append(_worked_examples(run))
+    reliability = _reliability_plot(run)
+    if reliability is not None:
+        parts.append(f"<h2>{RELIABILITY_TITLE}</h2>")
+        parts.append(
+            "<p>Items binned by the calibrated probability that they are answerable; a "
+            "calibrated decision lies on the diagonal. Each point shows its number of items.</p>"
+        )
+        parts.append(_image(reliability, alt=RELIABILITY_TITLE))
     parts.append("<h2>Latency</h2>")
     parts.append(_image(_latency_plot(run, baseline)))
     parts.append("<h2>Items</h2>")
@@ -102,6 +124,50 @@ def _summary_table(run: RunResult) -> str:
             + "</tr>"
         )
     html.append("</table>")
+    return "".join(html)
+
+
+def _refusal_reasons(run: RunResult) -> str:
+    header, rows = refusal_reason_table(run.items)
+    if not rows:
+        return "<p>No answerable item was refused.</p>"
+    html = ["<table><tr>", *(f"<th>{escape(name)}</th>" for name in header), "</tr>"]
+    for reason, count, share, examples in rows:
+        html.append(
+            f"<tr><td>{escape(reason)}</td><td class='num'>{escape(count)}</td>"
+            f"<td class='num'>{escape(share)}</td><td>{escape(examples)}</td></tr>"
+        )
+    html.append("</table>")
+    return "".join(html)
+
+
+def _worked_examples(run: RunResult) -> str:
+    html = []
+    for failure in failure_examples(run.items):
+        html.append(f"<h3>{escape(failure.heading)}</h3>")
+        if not failure.examples:
+            html.append("<p>None.</p>")
+            continue
+        html.append(
+            "<table><tr><th>id</th><th>kind</th><th>question</th><th>reference answer</th>"
+            "<th>assistant</th><th>first quote</th></tr>"
+        )
+        for item in failure.examples:
+            quote = first_quote(item)
+            cells = (
+                item["id"],
+                item["kind"],
+                item["question"],
+                item["reference_answer"],
+                assistant_said(item),
+            )
+            html.append(
+                "<tr>"
+                + "".join(f"<td>{escape(str(cell))}</td>" for cell in cells)
+                + ("<td><i>none shown</i></td>" if quote is None else f"<td>{escape(quote)}</td>")
+                + "</tr>"
+            )
+        html.append("</table>")
     return "".join(html)
 
 
@@ -164,13 +230,13 @@ def _value(value: float | None) -> float:
     return float("nan") if value is None else float(value)
 
 
-def _image(figure: Figure | None) -> str:
+def _image(figure: Figure | None, alt: str = "plot") -> str:
     if figure is None:
         return ""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f"<img alt='plot' src='data:image/png;base64,{data}'>"
+    return f"<img alt='{escape(alt)}' src='data:image/png;base64,{data}'>"
 
 
 def _figure(width: float, height: float) -> tuple[Figure, Any]:
@@ -231,4 +297,34 @@ def _latency_plot(run: RunResult, baseline: RunResult | None) -> Figure | None:
     axes.set_ylabel("questions")
     axes.set_title("Latency distribution")
     axes.legend()
+    return figure
+
+
+def _reliability_plot(run: RunResult) -> Figure | None:
+    """Predicted probability of answerable against the share that was; None when no item
+    carries a probability (the baseline, runs before the calibrated decision, retrieval only)."""
+    scored = [i for i in run.items if i.get("answer_probability") is not None]
+    bins = reliability_bins(
+        [float(i["answer_probability"]) for i in scored], [bool(i["answerable"]) for i in scored]
+    )
+    if not bins:
+        return None
+    figure, axes = _figure(5.5, 5)
+    axes.plot([0, 1], [0, 1], linestyle="--", color="#999", label="perfectly calibrated")
+    predicted, observed = [b.predicted for b in bins], [b.observed for b in bins]
+    axes.plot(predicted, observed, marker="o", color="#2a7ab9", label="this run")
+    for point in bins:
+        axes.annotate(
+            str(point.count),
+            (point.predicted, point.observed),
+            textcoords="offset points",
+            xytext=(6, -10),
+            fontsize=8,
+        )
+    axes.set_xlim(0, 1)
+    axes.set_ylim(-0.06, 1.04)  # room for the count under a point at 0
+    axes.set_xlabel("mean predicted probability of answerable (10 bins)")
+    axes.set_ylabel("share of items that were answerable")
+    axes.set_title(RELIABILITY_TITLE)
+    axes.legend(loc="upper left", fontsize=8)
     return figure

@@ -36,7 +36,18 @@ from evals.metrics import (
 )
 from evals.reference import Item, reference_spans
 from evals.sourcecheck import stands_in_file
-from evals.tables import format_value, markdown_table, summary_columns, summary_table
+from evals.stats import bootstrap_interval, bootstrap_ratio_interval
+from evals.tables import (
+    assistant_said,
+    failure_examples,
+    first_quote,
+    format_value,
+    markdown_table,
+    normalise_text,
+    refusal_reason_table,
+    summary_columns,
+    summary_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +83,10 @@ class Outcome:
     backend: str | None = None
     settings_hash: str | None = None
     prompt_version: str | None = None
+    # The measured signals of the answer-or-refuse decision, and its calibrated probability
+    # that the question is answerable (None: no calibrated decision ran, as in the baseline).
+    signals: dict[str, float] = field(default_factory=dict)
+    answer_probability: float | None = None
 
 
 def evaluate(
@@ -153,6 +168,9 @@ def _assistant_outcome(item: Item, *, settings: Settings, retrieval_only: bool) 
         backend=answer.backend,
         settings_hash=answer.settings_hash,
         prompt_version=answer.prompt_version,
+        # getattr: the fields are new in assistant.answer(); runs against an older one still work.
+        signals=dict(getattr(answer, "signals", ())),
+        answer_probability=getattr(answer, "answer_probability", None),
     )
 
 
@@ -216,6 +234,8 @@ def _score(
         "backend": outcome.backend,
         "settings_hash": outcome.settings_hash,
         "prompt_version": outcome.prompt_version,
+        "signals": dict(outcome.signals),
+        "answer_probability": outcome.answer_probability,
     }
 
 
@@ -233,14 +253,19 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
 def _aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
     answerable = [r for r in results if r["answerable"]]
     unanswerable = [r for r in results if not r["answerable"]]
-    shown = sum(r["metrics"].get("quotes_shown", 0) for r in results)
-    valid = sum(r["metrics"].get("quotes_valid", 0) for r in results)
+    shown_per_item = [r["metrics"].get("quotes_shown", 0) for r in results]
+    valid_per_item = [r["metrics"].get("quotes_valid", 0) for r in results]
+    shown, valid = sum(shown_per_item), sum(valid_per_item)
+
+    def measured(rows: Iterable[dict[str, Any]], key: str) -> list[float]:
+        return [float(r["metrics"][key]) for r in rows if r["metrics"].get(key) is not None]
 
     def avg(rows: Iterable[dict[str, Any]], key: str) -> float | None:
-        value = mean(
-            float(r["metrics"][key]) if r["metrics"].get(key) is not None else None for r in rows
-        )
+        value = mean(measured(rows, key))
         return None if value is None else round(value, 4)
+
+    def interval(rows: Iterable[dict[str, Any]], key: str) -> list[float] | None:
+        return _rounded(bootstrap_interval(measured(rows, key)))
 
     aggregate: dict[str, Any] = {
         "items": len(results),
@@ -261,6 +286,14 @@ def _aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
         "judge_passing": avg(answerable, "judge_passing"),
         "prompt_tokens_mean": _round(mean(r["prompt_tokens"] or None for r in results)),
         "completion_tokens_mean": _round(mean(r["completion_tokens"] or None for r in results)),
+        # 95% bootstrap intervals over the same items as the rates above (None: no items).
+        "hit@5_ci": interval(answerable, "hit@5"),
+        "quote_validity_ci": _rounded(bootstrap_ratio_interval(valid_per_item, shown_per_item)),
+        "grounding_ci": interval(answerable, "grounded"),
+        "key_fact_recall_ci": interval(answerable, "key_fact_recall"),
+        "similarity_ci": interval(answerable, "similarity"),
+        "unanswerable_refused_ci": interval(unanswerable, "correctly_refused"),
+        "answerable_wrongly_refused_ci": interval(answerable, "wrongly_refused"),
     }
     for stage in STAGES:
         values = [r["timings"][stage] for r in results if r["timings"].get(stage) is not None]
@@ -271,6 +304,11 @@ def _aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+def _rounded(interval: tuple[float, float] | None) -> list[float] | None:
+    # A list, not a tuple: what results.json gives back when a run is loaded again.
+    return None if interval is None else [round(interval[0], 4), round(interval[1], 4)]
 
 
 def write_run(run: RunResult, directory: Path, extra_markdown: str = "") -> None:
@@ -305,8 +343,35 @@ def markdown_report(run: RunResult) -> str:
             for name, values in summary_columns(run.summary).items()
         )
         lines += markdown_table(["scope", "judge_score (1-5)", "judge_passing"], judged)
+    lines += _refusal_reasons_markdown(run.items)
+    lines += _worked_examples_markdown(run.items)
     lines += ["", "## Items", ""]
     for item in run.items:
         status = "weigert" if item["metrics"]["refused"] else "antwoordt"
         lines.append(f"- **{item['id']}** ({item['kind']}, {status}): {item['question']}")
     return "\n".join(lines) + "\n"
+
+
+def _refusal_reasons_markdown(items: list[dict[str, Any]]) -> list[str]:
+    lines = ["", "## Refusal reasons on answerable items (top 10)", ""]
+    header, rows = refusal_reason_table(items)
+    if not rows:
+        return [*lines, "No answerable item was refused."]
+    return lines + markdown_table(header, rows)
+
+
+def _worked_examples_markdown(items: list[dict[str, Any]]) -> list[str]:
+    lines = ["", "## Worked examples per failure class"]
+    for failure in failure_examples(items):
+        lines += ["", f"### {failure.heading}", ""]
+        if not failure.examples:
+            lines.append("None.")
+        for item in failure.examples:
+            quote = first_quote(item)
+            lines += [
+                f"- **{item['id']}** ({item['kind']}): {normalise_text(item['question'])}",
+                f"  - reference: {normalise_text(item['reference_answer'])}",
+                f"  - assistant: {assistant_said(item)}",
+                f"  - first quote: {quote}" if quote else "  - first quote: none shown",
+            ]
+    return lines
