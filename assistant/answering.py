@@ -4,9 +4,9 @@ The model is never trusted. It returns JSON (enforced by a JSON schema) with its
 quotes or sentence numbers, see ``citations.py``) and its answer. Every citation is located in
 the source document text and verified there (``verification.py``); those that are not are
 rejected and recorded, and one repair round tells the model which ones failed. The decision to
-answer or refuse is made in code (``grounding.py``): at least one verified quote, quotes that
-cover the answer's terms, and figures in the answer that must stand in the quotes. An empty
-answer is the model's own way to refuse. One streaming path serves both ``stream_answer()`` and
+answer or refuse is made in code (``judging.py``): by default (``answer_mode=evidence``) the
+model sees only the best-ranked sentences (``evidence.py``) and a fitted decision weighs the
+measured signals (``decision.py``). One streaming path serves both ``stream_answer()`` and
 ``answer()`` (which consumes it).
 """
 
@@ -26,17 +26,19 @@ from pydantic_core import from_json
 from assistant.citations import MODES, Evidence
 from assistant.core.settings import Settings
 from assistant.core.text import count_tokens, detect_language
+from assistant.decision import load_decision
 from assistant.documents import DocumentTexts, PinnedTexts
-from assistant.evidence import choose, rank, split_sentences
-from assistant.grounding import missing_focus, refusal_reason, support
-from assistant.injection import repeats_instructions
+from assistant.evidence import Sentence, evidence_context, rank, split_sentences
+from assistant.judging import Judge, Judgement
 from assistant.llm.backends import LLMBackend
 from assistant.prompting import Context, build_context, prompt_version, refusal_text, render
 from assistant.questions import check_question
 from assistant.retrieval import HybridRetriever, Retrieval
-from assistant.types import Answer, Passage, Quote, RejectedQuote, Timings
+from assistant.types import Answer, Passage, Preview, Quote, RejectedQuote, Timings
 from assistant.verification import verify_quotes
 
+#: Best-ranked sentences shown before the model's answer (``stream_answer(preview=True)``).
+PREVIEW_SENTENCES = 3
 _EMPTY = Context(passage_text="", numbered_text="", sentences=(), passages=())
 
 
@@ -64,17 +66,6 @@ class _Trace:
     completion_tokens: int
 
 
-@dataclass(frozen=True)
-class _Decision:
-    """The verdict on a model's reply: the answer with its quotes, or the reason to refuse."""
-
-    text: str
-    quotes: tuple[Quote, ...]
-    reason: str | None
-    rejected: tuple[RejectedQuote, ...]
-    notes: tuple[str, ...]
-
-
 class Answerer:
     """Answers questions over one index with one model; safe to share between threads."""
 
@@ -88,7 +79,12 @@ class Answerer:
         closers: Sequence[Callable[[], None]] = (),
     ) -> None:
         self._settings = settings
-        self._mode = MODES[settings.quote_mode]
+        evidence_first = settings.answer_mode == "evidence"
+        self._mode = MODES["evidence" if evidence_first else settings.quote_mode]
+        #: The fitted answer-or-refuse decision of this answer mode (None: the hand-set gates).
+        calibrated = settings.answer_decision == "calibrated"
+        decision = load_decision(settings.answer_mode) if calibrated else None
+        self._judge = Judge(settings, retriever.document_frequency, decision, self._instructions)
         self._retriever = retriever
         self._backend = backend
         self._documents = documents
@@ -119,8 +115,11 @@ class Answerer:
         assert final is not None
         return final
 
-    def stream_answer(self, question: str) -> Iterator[str | Answer]:
-        """Yield text deltas of the answer as the model writes it, then the final Answer.
+    def stream_answer(
+        self, question: str, *, preview: bool = False
+    ) -> Iterator[str | Preview | Answer]:
+        """Yield text deltas of the answer as the model writes it, then the final Answer
+        (``preview``: first a :class:`Preview` of the best-ranked sentences, once known).
 
         Only answers whose sources verify are streamed. The final Answer is authoritative: when a
         later check refuses (or a repair round replaced the answer), its text is what counts.
@@ -153,25 +152,35 @@ class Answerer:
             )
             return
 
+        ranked: list[Sentence] = []
+        if self._settings.answer_mode != "model":
+            mark = time.perf_counter()
+            ranked = self._rank(checked, retrieval)
+            timings["prompt"] = time.perf_counter() - mark
+            if preview and self._settings.answer_mode == "evidence":
+                best = [Evidence(s.document, s.start, s.end) for s in ranked[:PREVIEW_SENTENCES]]
+                yield Preview(tuple(verify_quotes(best, texts)[0]))
         if self._settings.answer_mode == "extractive":
             mark = time.perf_counter()
-            decision = self._extract(checked, language, retrieval, texts)
+            decision = self._judge.extract(checked, language, retrieval, ranked, texts)
             rejected.extend(decision.rejected)
             timings["verify"] = time.perf_counter() - mark
-            if decision.reason is not None:
-                yield self._refusal(trace(), retrieval.passages, decision.reason)
-                return
-            yield decision.text
-            passages = retrieval.passages
-            yield self._result(
-                trace(), decision.text, decision.quotes, passages, refused=False, reason=None
-            )
+            yield from self._conclude(trace(), decision, retrieval.passages)
             return
 
         mark = time.perf_counter()
-        context = build_context(retrieval.passages, self._context_budget(checked, language))
+        if ranked:
+            settings = self._settings
+            context = evidence_context(
+                ranked,
+                retrieval.passages,
+                settings.evidence_sentences,
+                settings.evidence_budget_tokens,
+            )
+        else:
+            context = build_context(retrieval.passages, self._context_budget(checked, language))
         messages = self._mode.messages(checked, language, context)
-        timings["prompt"] = time.perf_counter() - mark
+        timings["prompt"] = timings.get("prompt", 0.0) + time.perf_counter() - mark
         for sentence in context.withheld:
             notes.append(
                 f"withheld from the model, it reads as an instruction to it: "
@@ -214,16 +223,18 @@ class Answerer:
         if reply.parsed is None:
             yield self._refusal(trace(), retrieval.passages, "the model did not return valid JSON")
             return
-        decision = self._decide(checked, language, reply.parsed, evidence, context, texts)
+        if ranked:
+            decision = self._judge.evidence(
+                checked, language, reply.parsed, evidence, context, ranked, retrieval, texts
+            )
+        else:
+            decision = self._judge.passages(
+                checked, language, reply.parsed, evidence, context, texts
+            )
         rejected.extend(decision.rejected)
         notes.extend(decision.notes)
         timings["verify"] = time.perf_counter() - mark
-        if decision.reason is not None:
-            yield self._refusal(trace(), retrieval.passages, decision.reason)
-            return
-        yield self._result(
-            trace(), decision.text, decision.quotes, context.passages, refused=False, reason=None
-        )
+        yield from self._conclude(trace(), decision, retrieval.passages, context.passages)
 
     def prompt_for(self, question: str) -> list[ChatMessage]:
         """The exact messages the first model call for ``question`` gets (for benchmarks and
@@ -231,7 +242,15 @@ class Answerer:
         checked = self.check_question(question)
         language = detect_language(checked)
         retrieval = self._retriever.retrieve(checked, self._settings.top_k)
-        context = build_context(retrieval.passages, self._context_budget(checked, language))
+        if self._settings.answer_mode == "evidence":
+            context = evidence_context(
+                self._rank(checked, retrieval),
+                retrieval.passages,
+                self._settings.evidence_sentences,
+                self._settings.evidence_budget_tokens,
+            )
+        else:
+            context = build_context(retrieval.passages, self._context_budget(checked, language))
         return self._mode.messages(checked, language, context)
 
     @property
@@ -263,7 +282,8 @@ class Answerer:
             return retrieval, texts, []
         note = f"left out passages of documents removed meanwhile: {sorted(missing)}"
         kept = tuple(p for p in retrieval.passages if p.document not in missing)
-        return Retrieval(passages=kept, best_similarity=retrieval.best_similarity), texts, [note]
+        kept_retrieval = Retrieval(kept, retrieval.best_similarity, retrieval.query_vector)
+        return kept_retrieval, texts, [note]
 
     def _call_model(
         self, messages: list[ChatMessage], context: Context, texts: PinnedTexts
@@ -306,72 +326,44 @@ class Answerer:
             completion_tokens=completion_tokens,
         )
 
-    def _decide(
-        self,
-        question: str,
-        language: str,
-        parsed: dict[str, Any],
-        evidence: Sequence[Evidence],
-        context: Context,
-        texts: PinnedTexts,
-    ) -> _Decision:
-        """Verify the reply's sources and judge the answer (``grounding.py``)."""
-        text = str(parsed.get("answer") or "").strip()
-        backing = support(
-            evidence, context, text, language, texts, self._settings.min_answer_support
-        )
-        quotes, failed = verify_quotes(backing.evidence, texts)
-        repeats = bool(text) and repeats_instructions(text, self._instructions(language))
-        reason = refusal_reason(
-            text=text,
-            repeats_instructions=repeats,
-            quotes=quotes,
-            coverage=backing.coverage,
-            min_support=self._settings.min_answer_support,
-            question=question,
-            language=language,
-            frequency=self._retriever.document_frequency,
-            focus_limit=self._settings.focus_max_frequency,
-        )
-        notes = list(backing.notes)
-        if reason is not None and text and not repeats:
-            notes.append(f"draft answer: {text}")
-        return _Decision(text, tuple(quotes), reason, (*backing.rejected, *failed), tuple(notes))
+    def _rank(self, question: str, retrieval: Retrieval) -> list[Sentence]:
+        vector = retrieval.query_vector or tuple(self._retriever.question_vector(question))
+        sentences = split_sentences(retrieval.passages)
+        return rank(question, sentences, vector, self._retriever.embed_texts)
 
-    def _extract(
-        self, question: str, language: str, retrieval: Retrieval, texts: PinnedTexts
-    ) -> _Decision:
-        """``answer_mode=extractive``: the best-ranked sentences are the answer (no model)."""
-        ranked = rank(
-            question,
-            split_sentences(retrieval.passages),
-            self._retriever.question_vector(question),
-            self._retriever.embed_texts,
+    def _conclude(
+        self,
+        trace: _Trace,
+        decision: Judgement,
+        retrieved: tuple[Passage, ...],
+        used: tuple[Passage, ...] | None = None,
+    ) -> Iterator[str | Answer]:
+        """The final answer (its text streamed first when it was composed in code) or refusal."""
+        signals = decision.signals.items() if decision.signals else ()
+        if decision.reason is not None:
+            yield self._result(
+                trace,
+                refusal_text(trace.language),
+                (),
+                retrieved,
+                refused=True,
+                reason=decision.reason,
+                signals=signals,
+                probability=decision.probability,
+            )
+            return
+        if used is None:
+            yield decision.text
+        yield self._result(
+            trace,
+            decision.text,
+            decision.quotes,
+            used or retrieved,
+            refused=False,
+            reason=None,
+            signals=signals,
+            probability=decision.probability,
         )
-        chosen = choose(ranked, self._settings.extractive_sentences)
-        spans = [Evidence(s.document, s.start, s.end) for s in chosen]
-        quotes, failed = verify_quotes(spans, texts)
-        text = " ".join(q.text for q in quotes)
-        minimum = self._settings.extractive_min_overlap
-        reason = None
-        if not quotes:
-            reason = "no sentence of the passages could be verified"
-        elif ranked[0].overlap < minimum:
-            reason = (
-                f"the best sentence holds {ranked[0].overlap:.0%} of the question's distinctive "
-                f"terms (< {minimum:.0%})"
-            )
-        else:
-            missing = missing_focus(
-                question,
-                quotes,
-                language,
-                self._retriever.document_frequency,
-                self._settings.focus_max_frequency,
-            )
-            if missing:
-                reason = f"the sentences do not mention what the question is about ({missing})"
-        return _Decision(text, tuple(quotes), reason, tuple(failed), ())
 
     def _refusal(self, trace: _Trace, passages: tuple[Passage, ...], reason: str) -> Answer:
         return self._result(
@@ -387,6 +379,8 @@ class Answerer:
         *,
         refused: bool,
         reason: str | None,
+        signals: tuple[tuple[str, float], ...] = (),
+        probability: float | None = None,
     ) -> Answer:
         timings = Timings(
             retrieve=trace.timings.get("retrieve", 0.0),
@@ -413,6 +407,8 @@ class Answerer:
             language=trace.language,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             notes=trace.notes,
+            signals=signals,
+            answer_probability=probability,
         )
 
 

@@ -5,6 +5,8 @@
   (modulo whitespace and quote marks) is rejected and reported back in the repair round.
 - ``sentences``: the context is given as numbered sentences and the model cites their numbers;
   a cited number maps to the exact source span, so quotes are verbatim by construction.
+- ``evidence``: like ``sentences``, but over the best-ranked sentences only (evidence first,
+  ``answer_mode=evidence``), with the model's own ``answerable`` as a signal of the decision.
 
 Both produce :class:`Evidence` (document spans) for the verifier; neither trusts the model.
 """
@@ -66,20 +68,25 @@ def _messages(prefix: str, question: str, language: str, context_text: str) -> l
     ]
 
 
-def _schema(citations: str, item: dict[str, Any], *, max_items: int) -> dict[str, Any]:
-    """The reply's JSON schema: a list of citations, then the answer, and nothing else.
+def _schema(
+    citations: str, item: dict[str, Any], *, max_items: int, judged: bool = False
+) -> dict[str, Any]:
+    """The reply's JSON schema: a list of citations, then the answer, and nothing else
+    (``judged``: first the model's own ``answerable``, a signal of the decision).
 
     The model writes the fields in this order, citations first: the streaming code relies on it.
     """
+    first: dict[str, Any] = {"answerable": {"type": "boolean"}} if judged else {}
     return {
         "type": "object",
         "properties": {
+            **first,
             citations: {"type": "array", "items": item, "maxItems": max_items},
             # Bounded so the grammar closes the JSON before llm_max_tokens runs out: 3 x 400 +
             # 700 characters is about 500 tokens of Dutch. Longer values truncated the JSON.
             "answer": {"type": "string", "maxLength": 700},
         },
-        "required": [citations, "answer"],
+        "required": [*first, citations, "answer"],
         "additionalProperties": False,
     }
 
@@ -148,6 +155,31 @@ class NumberedSentences:
         )
 
 
+class EvidenceSentences(NumberedSentences):
+    """Evidence first: the model gets only the best-ranked sentences (``evidence.py``), numbered
+    in rank order, says whether they answer the question, cites their numbers and answers."""
+
+    name = "evidence"
+    schema = _schema(
+        "sentence_ids", {"type": "integer", "minimum": 1}, max_items=MAX_CITED, judged=True
+    )
+
+    def messages(self, question: str, language: str, context: Context) -> list[ChatMessage]:
+        # The system prompt is the same for every question, so llama.cpp reuses its cache.
+        return [
+            ChatMessage(role=MessageRole.SYSTEM, content=render("evidence_system.txt")),
+            ChatMessage(
+                role=MessageRole.USER,
+                content=render(
+                    "evidence_user.txt",
+                    context=context.numbered_text,
+                    question=question,
+                    language=language_name(language),
+                ),
+            ),
+        ]
+
+
 def _ids(reply: dict[str, Any]) -> list[int]:
     values = reply.get("sentence_ids") or []
     ids: list[int] = []
@@ -159,4 +191,8 @@ def _ids(reply: dict[str, Any]) -> list[int]:
     return ids
 
 
-MODES: dict[str, CitationMode] = {"verbatim": VerbatimQuotes(), "sentences": NumberedSentences()}
+MODES: dict[str, CitationMode] = {
+    "verbatim": VerbatimQuotes(),
+    "sentences": NumberedSentences(),
+    "evidence": EvidenceSentences(),
+}

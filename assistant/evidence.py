@@ -7,8 +7,10 @@ scored as ``cosine(question, sentence) + TERM_WEIGHT x share of the question's d
 it contains`` (the formula of ``shared/notes/evidence-first-probe.md``). The dense part uses the
 index's own embedder, the term part the stems BM25 uses (``assistant.core.text``).
 
-Used by ``answer_mode=extractive`` (the best sentences are the answer, no model), which is the
-floor every model answer must beat and the fast option for a weak machine.
+Used by ``answer_mode=evidence`` (the model gets only the best sentences, numbered in rank
+order: a prompt of a few hundred tokens instead of 2,300) and ``answer_mode=extractive`` (the
+best sentences are the answer, no model), which is the floor every model answer must beat and
+the fast option for a weak machine.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from assistant.core.text import sentence_spans, terms
+from assistant.core.text import count_tokens, sentence_spans, terms
 from assistant.grounding import question_terms
+from assistant.injection import addresses_the_model
+from assistant.prompting import Context
+from assistant.prompting import Sentence as NumberedSentence
 from assistant.types import Passage
 
 #: Weight of the share of the question's terms in a sentence's score.
@@ -110,3 +115,48 @@ def choose(ranked: Sequence[Sentence], most: int, *, margin: float = 0.1) -> lis
     best = ranked[0]
     chosen = [best, *[s for s in ranked[1:] if s.score >= best.score - margin][: most - 1]]
     return sorted(chosen, key=lambda s: (s.document, s.start))
+
+
+def evidence_context(
+    ranked: Sequence[Sentence], passages: Sequence[Passage], most: int, budget_tokens: int
+) -> Context:
+    """The ``most`` best-ranked sentences, numbered 1.. in rank order, while they fit in the
+    budget: the whole context the model gets in ``answer_mode=evidence``.
+
+    A heading is marked as such (it often *is* the answer: a recommendation, a measure); a
+    sentence addressed to the model (``injection.py``) is withheld.
+    """
+    numbered: list[NumberedSentence] = []
+    withheld: list[NumberedSentence] = []
+    lines: list[str] = []
+    spent = 0
+    for sentence in ranked:
+        if len(numbered) >= most:
+            break
+        text = " ".join(sentence.text.split())
+        item = NumberedSentence(
+            id=len(numbered) + 1,
+            passage=sentence.passage + 1,
+            document=sentence.document,
+            start=sentence.start,
+            end=sentence.end,
+            text=sentence.text,
+        )
+        if addresses_the_model(text):
+            withheld.append(item)
+            continue
+        line = f"[{item.id}] {'(kop) ' if sentence.heading else ''}{text}"
+        cost = count_tokens(line) + 1
+        if numbered and spent + cost > budget_tokens:
+            break
+        numbered.append(item)
+        lines.append(line)
+        spent += cost
+    used = sorted({s.passage for s in numbered})
+    return Context(
+        passage_text="",
+        numbered_text="\n".join(lines),
+        sentences=tuple(numbered),
+        passages=tuple(passages[number - 1] for number in used),
+        withheld=tuple(withheld),
+    )

@@ -35,6 +35,8 @@ class Retrieval:
 
     passages: tuple[Passage, ...]
     best_similarity: float
+    #: The question's embedding the dense search used (the sentence ranking reuses it).
+    query_vector: tuple[float, ...] = ()
 
 
 class HybridRetriever:
@@ -86,7 +88,9 @@ class HybridRetriever:
         )
         distance = self._store.nearest_distance(vector)
         similarity = 1.0 - distance if distance is not None else 0.0
-        return Retrieval(passages=tuple(passages[:k]), best_similarity=similarity)
+        return Retrieval(
+            passages=tuple(passages[:k]), best_similarity=similarity, query_vector=tuple(vector)
+        )
 
     def question_vector(self, question: str) -> list[float]:
         """The question's embedding (the same the dense search uses)."""

@@ -52,6 +52,15 @@ class RejectedQuote:
 
 
 @dataclass(frozen=True)
+class Preview:
+    """The best-ranked sentences for a question, verified like quotes, known before the model
+    answers (``stream_answer(..., preview=True)`` yields it first): something to read while
+    the answer is written. Not the answer's quotes: those come with the final Answer."""
+
+    quotes: tuple[Quote, ...]
+
+
+@dataclass(frozen=True)
 class Timings:
     """Seconds spent per stage of one answer."""
 
@@ -84,6 +93,11 @@ class Answer:
     language: str = "nl"
     created_at: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: The measured signals the answer-or-refuse decision weighed (``assistant/decision.py``).
+    signals: tuple[tuple[str, float], ...] = ()
+    #: The calibrated probability that the documents answer the question (None: no fitted
+    #: decision ran, or the question was refused before it).
+    answer_probability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready provenance of this answer."""

@@ -160,11 +160,28 @@ class Settings(BaseSettings):
         "to the question is below this (0 disables the check).",
     )
 
-    answer_mode: Literal["model", "extractive"] = Field(
-        "model",
-        description="`model`: the language model writes the answer from the passages; "
-        "`extractive`: the best-ranked sentences of the passages are the answer, no model (well "
-        "under a second; the floor every model answer must beat).",
+    answer_mode: Literal["evidence", "model", "extractive"] = Field(
+        "evidence",
+        description="`evidence`: the passages' sentences are ranked against the question and "
+        "the language model answers from the best ones, citing their numbers; `model`: the "
+        "model answers from the whole passages (`quote_mode` says how it cites); `extractive`: "
+        "the best-ranked sentences are the answer, no model (well under a second; the floor "
+        "every model answer must beat).",
+    )
+    evidence_sentences: int = Field(
+        10, ge=1, le=40, description="answer_mode=evidence: sentences given to the model."
+    )
+    evidence_budget_tokens: int = Field(
+        700,
+        ge=50,
+        description="answer_mode=evidence: most tokens those sentences may take in the prompt.",
+    )
+    answer_decision: Literal["calibrated", "gates", "none"] = Field(
+        "calibrated",
+        description="`calibrated`: answer or refuse by the logistic regression fitted on the dev "
+        "split (`python -m evals.calibrate`, assistant/decisions/); `gates`: the hand-set checks "
+        "(also used while no decision has been fitted for the answer mode); `none`: answer "
+        "whenever a sentence verifies (only to record the signals a decision is fitted on).",
     )
     extractive_sentences: int = Field(
         2, ge=1, le=5, description="answer_mode=extractive: at most this many sentences."
