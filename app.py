@@ -28,7 +28,7 @@ from assistant.core.settings import Settings, load_settings
 from assistant.index.layout import IndexLayout
 from assistant.index.manifest import Manifest, read_document_text
 from assistant.provenance import append_feedback, export_json, export_markdown
-from assistant.types import Answer
+from assistant.types import Answer, Preview
 
 if TYPE_CHECKING:
     from assistant.answering import Answerer
@@ -229,11 +229,15 @@ class Handlers:
         answers.append(None)
         yield "", history, answers, _update(), _update()
         text = ""
+        preview: Preview | None = None
         try:
-            for part in self.services.answerer().stream_answer(question):
-                if isinstance(part, str):
-                    text += part
-                    history[-1] = _reply(view.streaming_html(text))
+            for part in self.services.answerer().stream_answer(question, preview=True):
+                if isinstance(part, Preview | str):
+                    if isinstance(part, Preview):
+                        preview = part
+                    else:
+                        text += part
+                    history[-1] = _reply(view.streaming_html(text, preview))
                     yield "", history, answers, _update(), _update()
                 else:
                     answers[-1] = part

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from assistant.core import runtime_env  # noqa: F401  (must run before heavy imports)
 from assistant.core.errors import AssistantError
 from assistant.core.settings import Settings, load_settings
-from assistant.types import Answer, Passage, Quote, RejectedQuote, Timings
+from assistant.types import Answer, Passage, Preview, Quote, RejectedQuote, Timings
 
 if TYPE_CHECKING:
     from assistant.answering import Answerer
@@ -34,6 +34,7 @@ __all__ = [
     "Answer",
     "AssistantError",
     "Passage",
+    "Preview",
     "Quote",
     "RejectedQuote",
     "Settings",
@@ -97,6 +98,9 @@ def retrieve(
     return default_assistant(settings).retrieve(question, k)
 
 
-def stream_answer(question: str, *, settings: Settings | None = None) -> Iterator[str | Answer]:
-    """Yield text deltas as the answer is written, then the final :class:`Answer`."""
-    return default_assistant(settings).stream_answer(question)
+def stream_answer(
+    question: str, *, settings: Settings | None = None, preview: bool = False
+) -> Iterator[str | Preview | Answer]:
+    """Yield text deltas as the answer is written, then the final :class:`Answer`
+    (``preview``: first a :class:`Preview`, the best-ranked sentences, verified)."""
+    return default_assistant(settings).stream_answer(question, preview=preview)

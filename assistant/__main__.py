@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         for item in assistant.stream_answer(args.question):
             if isinstance(item, Answer):
                 result = item
-            elif args.stream:
+            elif args.stream and isinstance(item, str):
                 streamed += item
                 print(item, end="", flush=True)
         assert result is not None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.core.errors import AssistantError
-from assistant.types import Answer, Passage, Quote
+from assistant.types import Answer, Passage, Preview, Quote
 
 if TYPE_CHECKING:
     from assistant.index.manifest import DocumentRecord
@@ -90,9 +90,21 @@ def question_html(question: str) -> str:
     return escape(shown)
 
 
-def streaming_html(text: str) -> str:
-    """The answer while the model is still writing it."""
-    return f"<div class='ba-answer'>{escape(text)}<span class='ba-footer'> …</span></div>"
+def streaming_html(text: str, preview: Preview | None = None) -> str:
+    """The answer while the model is still writing it, under it the best-ranked sentences
+    (verified) found before the model started."""
+    found = ""
+    if preview is not None and preview.quotes:
+        items = "".join(
+            f"<li><blockquote class='ba-quote'>{escape(q.text)}</blockquote>"
+            f"<span class='ba-cite'>{escape(_where(q.title, q.page, q.heading))}</span></li>"
+            for q in preview.quotes
+        )
+        found = (
+            "<p class='ba-footer'>Best passende zinnen in de documenten (het antwoord volgt):</p>"
+            f"<ol class='ba-quotes'>{items}</ol>"
+        )
+    return f"<div class='ba-answer'>{escape(text)}<span class='ba-footer'> …</span>{found}</div>"
 
 
 def answer_html(answer: Answer) -> str:
