@@ -8,7 +8,10 @@ passages would otherwise crowd the context with the same sentences twice.
 from __future__ import annotations
 
 import logging
+import math
 import re
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from llama_index.core import VectorStoreIndex
@@ -20,6 +23,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from assistant.core.errors import BackendError
 from assistant.core.settings import Settings
+from assistant.core.text import stem_words, stopwords, terms
 from assistant.index.bm25 import SegmentedBM25
 from assistant.index.embed import embed_passages, embed_query
 from assistant.index.store import ChunkStore
@@ -83,6 +87,15 @@ class HybridRetriever:
     def search(self, question: str, vector: list[float], k: int) -> Retrieval:
         """:meth:`retrieve` with the query embedding already made (benchmarks time it apart)."""
         fused = self._fusion.retrieve(QueryBundle(query_str=question, embedding=vector))
+        feedback = self._settings.bm25_feedback_terms
+        if feedback:
+            # Pseudo-relevance feedback: a paraphrased question shares few words with its
+            # passage; the best first-round passages lend it the document's own words.
+            top = [hit.node.get_content() for hit in fused[: self._settings.bm25_feedback_passages]]
+            extra = feedback_terms(question, top, self._bm25.document_frequency, feedback)
+            if extra:
+                expanded = f"{question} {' '.join(extra)}"
+                fused = self._fusion.retrieve(QueryBundle(query_str=expanded, embedding=vector))
         passages = collapse_duplicates(
             [to_passage(n) for n in fused], self._settings.duplicate_threshold
         )
@@ -125,6 +138,34 @@ class _DenseRetriever(BaseRetriever):
             self._inner_for = vector_store
         with self._store.guard():
             return self._inner.retrieve(query_bundle)
+
+
+def feedback_terms(
+    question: str, passages: list[str], frequency: Callable[[str], float], most: int
+) -> list[str]:
+    """Up to ``most`` words of ``passages`` worth adding to the question's BM25 query: the
+    stems with the highest length-normalised frequency in them times their inverse document
+    frequency in the index, not already in the question; each as the word it most often is."""
+    asked = terms(question)
+    dutch, english = stopwords()
+    weight: defaultdict[str, float] = defaultdict(float)
+    surface: dict[str, Counter[str]] = {}
+    for text in passages:
+        words = [
+            w
+            for w in (w.lower() for w in _WORD.findall(text))
+            if len(w) >= 4 and w.isalpha() and w not in dutch and w not in english
+        ]
+        for word, stem in zip(words, stem_words(words), strict=True):
+            if stem in asked:
+                continue
+            share = frequency(stem)
+            if share <= 0:
+                continue
+            weight[stem] += math.log(1.0 / share) / max(1, len(words))
+            surface.setdefault(stem, Counter())[word] += 1
+    best = sorted(weight, key=weight.__getitem__, reverse=True)[:most]
+    return [surface[stem].most_common(1)[0][0] for stem in best]
 
 
 def to_passage(hit: NodeWithScore) -> Passage:

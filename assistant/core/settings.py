@@ -140,6 +140,16 @@ class Settings(BaseSettings):
     fusion_mode: Literal["reciprocal_rerank", "relative_score", "dist_based_score"] = Field(
         "relative_score", description="How BM25 and dense rankings are fused (llama-index)."
     )
+    bm25_feedback_terms: int = Field(
+        0,
+        ge=0,
+        le=30,
+        description="Pseudo-relevance feedback: words of the best first-round passages added to "
+        "the BM25 query for a second round (0: off).",
+    )
+    bm25_feedback_passages: int = Field(
+        3, ge=1, le=20, description="Passages the feedback words are taken from."
+    )
     duplicate_threshold: float = Field(
         0.6,
         gt=0,
@@ -169,10 +179,10 @@ class Settings(BaseSettings):
         "every model answer must beat).",
     )
     evidence_sentences: int = Field(
-        10, ge=1, le=40, description="answer_mode=evidence: sentences given to the model."
+        8, ge=1, le=40, description="answer_mode=evidence: sentences given to the model."
     )
     evidence_budget_tokens: int = Field(
-        700,
+        600,
         ge=50,
         description="answer_mode=evidence: most tokens those sentences may take in the prompt.",
     )
@@ -244,6 +254,12 @@ class Settings(BaseSettings):
         ge=16,
         description="Most tokens the model may generate (the JSON schema's length "
         "bounds are sized to fit in the default).",
+    )
+    llm_speculative: Literal["none", "ngram", "draft"] = Field(
+        "none",
+        description="Speculative decoding in the embedded server: `ngram` drafts from the "
+        "prompt's own word sequences, `draft` lets Qwen2.5-Coder-0.5B draft for the 1.5B "
+        "(needs the small-model packages); measured by benchmarks/speculative.py.",
     )
     llm_parallel: int = Field(
         1,
