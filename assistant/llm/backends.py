@@ -152,12 +152,18 @@ class EmbeddedBackend:
         self.model = gguf.stem if gguf else settings.llm_embedded_model
         self.note = note
         self.prompt_cache = True
+        draft = None
+        if settings.llm_speculative == "draft":
+            small = {"llm_embedded_model": "qwen2.5-coder-0.5b", "llm_gguf_path": None}
+            draft = gguf_path(settings.model_copy(update=small))
         self.server = LlamaServer(
             path,
             context_window=settings.llm_context_window,
             parallel=settings.llm_parallel,
             threads=max(1, os.cpu_count() or 2),
             alias=self.model,
+            speculative=settings.llm_speculative,
+            draft=draft,
         )
         self.llm: LLM = _ServerLLM(
             self.server,

@@ -46,8 +46,14 @@ class LlamaServer:
         alias: str,
         embedding: bool = False,
         start_timeout_s: float = 180.0,
+        speculative: str = "none",
+        draft: Path | None = None,
     ) -> None:
         self.model = model
+        #: Speculative decoding: "none", "ngram" (drafts from the prompt's own n-grams: answers
+        #: copy their sentences) or "draft" (a small model drafts, ``draft`` its GGUF).
+        self.speculative = speculative
+        self._draft = draft
         self.alias = alias
         self._context = context_window * parallel  # llama.cpp splits n_ctx over the slots
         self._parallel = parallel
@@ -117,6 +123,8 @@ class LlamaServer:
             "--parent",
             str(os.getpid()),
             *(["--embedding"] if self._embedding else []),
+            *(["--speculative", self.speculative] if self.speculative != "none" else []),
+            *(["--draft", str(self._draft)] if self._draft else []),
         ]
         env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
         log.info("starting the embedded model server: %s", self.model.name)
@@ -186,6 +194,14 @@ def _serve(args: argparse.Namespace) -> int:
     # The server keeps old prompts' KV state in RAM (default cap 8 GiB), which let a long-running
     # server grow by ~200 MB after a few hundred requests; a small cap keeps memory bounded.
     params.cache_ram_mib = 256
+    kinds = xllamacpp.common_speculative_type
+    if args.speculative == "ngram":
+        params.speculative.types = [kinds.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE]
+    elif args.speculative == "draft":
+        params.speculative.types = [kinds.COMMON_SPECULATIVE_TYPE_DRAFT_SIMPLE]
+        params.speculative.draft.mparams.path = args.draft
+        params.speculative.draft.cpuparams.n_threads = args.threads
+        params.speculative.draft.cpuparams_batch.n_threads = args.threads
     if args.embedding:  # serve /v1/embeddings (mean-pooled) instead of chat
         params.embedding = True
         params.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_MEAN
@@ -213,4 +229,6 @@ if __name__ == "__main__":
     parser.add_argument("--alias", default="local")
     parser.add_argument("--parent", type=int, default=0, help="Exit when this process is gone.")
     parser.add_argument("--embedding", action="store_true", help="Serve embeddings, not chat.")
+    parser.add_argument("--speculative", choices=["none", "ngram", "draft"], default="none")
+    parser.add_argument("--draft", help="GGUF of the draft model (--speculative draft).")
     sys.exit(_serve(parser.parse_args()))
