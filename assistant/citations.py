@@ -72,21 +72,23 @@ def _schema(
     citations: str, item: dict[str, Any], *, max_items: int, judged: bool = False
 ) -> dict[str, Any]:
     """The reply's JSON schema: a list of citations, then the answer, and nothing else
-    (``judged``: first the model's own ``answerable``, a signal of the decision).
+    (``judged``: between them the model's own ``answerable``, a signal of the decision).
 
     The model writes the fields in this order, citations first: the streaming code relies on it.
     """
-    first: dict[str, Any] = {"answerable": {"type": "boolean"}} if judged else {}
+    # After the citations: a small model that must judge before it has chosen sentences says
+    # "no" to questions its own answer then answers.
+    judgement: dict[str, Any] = {"answerable": {"type": "boolean"}} if judged else {}
     return {
         "type": "object",
         "properties": {
-            **first,
             citations: {"type": "array", "items": item, "maxItems": max_items},
+            **judgement,
             # Bounded so the grammar closes the JSON before llm_max_tokens runs out: 3 x 400 +
             # 700 characters is about 500 tokens of Dutch. Longer values truncated the JSON.
             "answer": {"type": "string", "maxLength": 700},
         },
-        "required": [*first, citations, "answer"],
+        "required": [citations, *judgement, "answer"],
         "additionalProperties": False,
     }
 

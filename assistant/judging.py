@@ -21,6 +21,7 @@ from typing import Any
 
 from assistant.citations import Evidence
 from assistant.core.settings import Settings
+from assistant.core.text import terms
 from assistant.decision import Decision, Signals, Verdict, asks_for, holds, measure
 from assistant.documents import PinnedTexts
 from assistant.evidence import Sentence, choose
@@ -172,8 +173,14 @@ class Judge:
         amount, a date) or adds figures they lack is replaced by those sentences."""
         text = str(parsed.get("answer") or "").strip()
         answerable = parsed.get("answerable") is True
-        quotes, failed = verify_quotes(cited, texts)
         notes: list[str] = []
+        if not cited and text:
+            # Small models often answer right and cite nothing: the sentences of the context
+            # that hold most of the answer's words are its evidence (checked in code).
+            cited = answer_support(text, context)
+            if cited:
+                notes.append("the model cited no sentence; those holding its answer are cited")
+        quotes, failed = verify_quotes(cited, texts)
         signals = self._signals(
             question,
             language,
@@ -221,6 +228,17 @@ class Judge:
         return Judgement(
             text, tuple(quotes), verdict.reason, tuple(failed), tuple(notes), signals, _p(verdict)
         )
+
+
+def answer_support(answer: str, context: Context, *, most: int = 2) -> list[Evidence]:
+    """The context sentences that hold at least half of the answer's content words, best
+    first (at most ``most``)."""
+    wanted = terms(answer)
+    if not wanted:
+        return []
+    scored = [(len(terms(s.text) & wanted) / len(wanted), s) for s in context.sentences]
+    best = sorted((pair for pair in scored if pair[0] >= 0.5), key=lambda p: -p[0])[:most]
+    return [Evidence(s.document, s.start, s.end) for _share, s in best]
 
 
 def _p(verdict: Verdict) -> float | None:

@@ -37,6 +37,23 @@ from evals.runner import Outcome, RunResult, _score, summarize, write_run
 #: Signals the fit may use. ``type_asked`` only says what kind of question it is; it is kept so
 #: ``type_found`` means "asked and found" against "asked and not found".
 FEATURES = SIGNAL_NAMES
+#: The direction each signal's meaning implies (+1: more of it, more likely answerable; 0: either
+#: way). With ~120 dev items and correlated signals (best and cited overlap are often the same
+#: sentence) a free fit gives some a weight against their meaning, which would refuse an answer
+#: for holding *all* the question's terms; such a signal is left out and the fit repeated.
+SIGNS = {
+    "retrieval_similarity": 1,
+    "best_dense": 1,
+    "best_overlap": 1,
+    "cited_overlap": 1,
+    "focus_found": 1,
+    "type_asked": 0,
+    "type_found": 1,
+    "english": 0,
+    "model_answerable": 1,
+    "cited_rank": 1,
+    "unsupported_figures": -1,
+}
 
 
 def fit(rows: Sequence[dict[str, Any]], mode: str, target: float) -> tuple[Decision, list[float]]:
@@ -48,15 +65,32 @@ def fit(rows: Sequence[dict[str, Any]], mode: str, target: float) -> tuple[Decis
     x = np.array([[row["signals"].get(name, 0.0) for name in FEATURES] for row in rows])
     y = np.array([row["answerable"] for row in rows], dtype=int)
     scaler = StandardScaler().fit(x)
-    model = LogisticRegression(C=1.0, max_iter=1000).fit(scaler.transform(x), y)
-    probabilities = [float(p) for p in model.predict_proba(scaler.transform(x))[:, 1]]
+    z = scaler.transform(x)
+    # A signal that does not vary on dev (model_answerable in extractive mode) carries nothing.
+    used = [i for i, name in enumerate(FEATURES) if scaler.scale_[i] > 1e-9]
+    while True:
+        model = LogisticRegression(C=1.0, max_iter=1000).fit(z[:, used], y)
+        wrong = [
+            i
+            for i, weight in zip(used, model.coef_[0], strict=True)
+            if SIGNS.get(FEATURES[i], 0) * weight < 0
+        ]
+        if not wrong:
+            break
+        used = [
+            i for i in used if i != max(wrong, key=lambda i: abs(model.coef_[0][used.index(i)]))
+        ]
+    coef = [0.0] * len(FEATURES)
+    for i, weight in zip(used, model.coef_[0], strict=True):
+        coef[i] = float(weight)
+    probabilities = [float(p) for p in model.predict_proba(z[:, used])[:, 1]]
     threshold = choose_threshold(probabilities, [bool(v) for v in y], target)
     decision = Decision(
         mode=mode,
         features=FEATURES,
         mean=tuple(round(float(v), 6) for v in scaler.mean_),
-        scale=tuple(round(float(v), 6) for v in scaler.scale_),
-        coef=tuple(round(float(v), 6) for v in model.coef_[0]),
+        scale=tuple(round(float(v), 6) if v > 1e-9 else 1.0 for v in scaler.scale_),
+        coef=tuple(round(v, 6) for v in coef),
         intercept=round(float(model.intercept_[0]), 6),
         threshold=round(threshold, 4),
     )

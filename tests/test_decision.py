@@ -110,3 +110,37 @@ def test_the_model_gets_the_best_sentences_numbered_in_rank_order_within_the_bud
     assert [w.text for w in context.withheld] == [texts[2]]
     small = evidence_context(_ranked(texts), passages, 10, 30)
     assert 1 <= len(small.sentences) < 5  # the budget, not the count, stopped it
+
+
+def test_a_signal_whose_fit_goes_against_its_meaning_is_left_out() -> None:
+    # On these rows more overlap goes with *un*answerable questions (a sample's accident): the
+    # fit must not learn to refuse answers for holding the question's terms.
+    rows = [
+        {"answerable": True, "signals": {"best_dense": 0.9, "best_overlap": 0.2 + i / 100}}
+        for i in range(20)
+    ] + [
+        {"answerable": False, "signals": {"best_dense": 0.8, "best_overlap": 0.6 + i / 100}}
+        for i in range(8)
+    ]
+    decision, _ = fit(rows, "evidence", 0.1)
+    weights = dict(zip(decision.features, decision.coef, strict=True))
+    assert weights["best_overlap"] == 0.0 and weights["best_dense"] > 0
+
+
+def test_an_answer_that_cites_nothing_is_backed_by_the_sentences_that_hold_it() -> None:
+    from assistant.judging import answer_support
+
+    texts = [
+        "In de gegevensdeling voor de loketfunctie wordt geen AI gebruikt.",
+        "De loketten worden overheidsbreed ingericht.",
+    ]
+    context = evidence_context(_ranked(texts), [_passage()] * 2, 5, 1000)
+    cited = answer_support(
+        "Voor de gegevensdeling van de loketfunctie wordt geen AI gebruikt.", context
+    )
+    assert [(e.start, e.end) for e in cited] == [(0, len(texts[0]))]
+    assert answer_support("Iets heel anders over begrotingen.", context) == []
+
+
+def _passage() -> Passage:
+    return Passage(text="", document="brief", title="Brief", score=1.0, start=0, end=1)
