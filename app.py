@@ -232,16 +232,14 @@ class Handlers:
         preview: Preview | None = None
         try:
             for part in self.services.answerer().stream_answer(question, preview=True):
-                if isinstance(part, Preview | str):
-                    if isinstance(part, Preview):
-                        preview = part
-                    else:
-                        text += part
-                    history[-1] = _reply(view.streaming_html(text, preview))
-                    yield "", history, answers, _update(), _update()
-                else:
+                if isinstance(part, Answer):
                     answers[-1] = part
                     history[-1] = _reply(view.answer_html(part))
+                    continue
+                preview = part if isinstance(part, Preview) else preview
+                text += part if isinstance(part, str) else ""
+                history[-1] = _reply(view.streaming_html(text, preview))
+                yield "", history, answers, _update(), _update()
         except AssistantError as exc:
             history[-1] = _reply(view.error_html(exc.message, exc.hint or ""))
         except Exception:

@@ -83,7 +83,7 @@ class Answerer:
         self._mode = MODES["evidence" if evidence_first else settings.quote_mode]
         #: The fitted answer-or-refuse decision of this answer mode (None: the hand-set gates).
         calibrated = settings.answer_decision == "calibrated"
-        decision = load_decision(settings.answer_mode) if calibrated else None
+        decision = load_decision(settings.answer_mode, backend.model) if calibrated else None
         self._judge = Judge(settings, retriever.document_frequency, decision, self._instructions)
         self._retriever = retriever
         self._backend = backend

@@ -5,7 +5,8 @@ without catching inventions. Here every such heuristic is a *signal* (a number),
 logistic regression, fitted on the dev split of the reference set by ``python -m evals.calibrate``
 (scikit-learn), turns them into the probability that the question can be answered from the
 documents. The threshold is chosen there for a stated false-refusal rate on dev; the fitted
-weights live in ``assistant/decisions/<answer mode>.json``, read here without scikit-learn.
+weights live in ``assistant/decisions/`` (one file per answer mode and model, see
+:func:`decision_file`), read here without scikit-learn.
 
 A refusal's reason names the signal that pulled the probability down most.
 """
@@ -169,9 +170,19 @@ class Decision:
         return asdict(self)
 
 
-def load_decision(mode: str, path: Path | None = None) -> Decision | None:
-    """The fitted decision for an answer mode, or None when none has been fitted."""
-    return _load(path or DECISIONS_DIR / f"{mode}.json")
+def decision_file(mode: str, model: str) -> Path:
+    """Where the decision of an answer mode with a model is kept. The model's own
+    ``answerable`` is one of the signals, and models differ in how often they say yes, so a
+    decision is fitted per model; ``extractive`` asks no model."""
+    if mode == "extractive":
+        return DECISIONS_DIR / "extractive.json"
+    return DECISIONS_DIR / f"{mode}-{re.sub(r'[^A-Za-z0-9.-]+', '_', model)}.json"
+
+
+def load_decision(mode: str, model: str = "", path: Path | None = None) -> Decision | None:
+    """The fitted decision for an answer mode and model, or None when none has been fitted
+    (then the hand-set gates decide)."""
+    return _load(path or decision_file(mode, model))
 
 
 @cache

@@ -6,7 +6,8 @@ On the run's dev items this fits a logistic regression (scikit-learn) from the s
 reference set says the documents answer this", and picks the threshold for a stated
 false-refusal rate on dev (default 0.10). It writes
 
-- ``assistant/decisions/<answer mode>.json``: the weights the assistant applies at run time;
+- ``assistant/decisions/<answer mode>-<model>.json`` (``extractive.json``): the weights the
+  assistant applies at run time, with that model;
 - ``RUN/calibrated/``: the same run with that decision applied to every item (an answer whose
   probability is under the threshold becomes a refusal), scored and reported like any run.
 
@@ -27,7 +28,7 @@ from typing import Any
 
 from assistant.core import runtime_env  # noqa: F401  (must run before heavy imports)
 from assistant.core.settings import load_settings
-from assistant.decision import DECISIONS_DIR, SIGNAL_NAMES, Decision, Signals
+from assistant.decision import SIGNAL_NAMES, Decision, Signals, decision_file
 from assistant.index.embed import build_embedder
 from assistant.prompting import refusal_text
 from evals.html_report import html_report
@@ -192,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: the dev items need both answerable and unanswerable ones.", file=sys.stderr)
         return 2
     decision, _ = fit(rows, mode, args.false_refusal)
-    out = args.out or DECISIONS_DIR / f"{mode}.json"
+    out = args.out or decision_file(mode, str(run["meta"].get("model") or ""))
     out.parent.mkdir(parents=True, exist_ok=True)
     record = {
         **decision.to_json(),

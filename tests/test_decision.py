@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from assistant.core.errors import ConfigurationError
-from assistant.decision import SIGNAL_NAMES, Decision, Signals, asks_for, holds, load_decision
+from assistant.decision import (
+    SIGNAL_NAMES,
+    Decision,
+    Signals,
+    asks_for,
+    decision_file,
+    holds,
+    load_decision,
+)
 from assistant.evidence import Sentence, evidence_context
 from assistant.types import Passage
 from evals.calibrate import choose_threshold, fit
@@ -45,18 +53,23 @@ def test_the_decision_answers_strong_evidence_and_names_the_signal_that_refused(
 def test_a_decision_file_round_trips_and_a_broken_one_says_how_to_fix_it(tmp_path: Path) -> None:
     good = tmp_path / "evidence.json"
     good.write_text(json.dumps(_decision().to_json()), encoding="utf-8")
-    loaded = load_decision("evidence", good)
+    loaded = load_decision("evidence", path=good)
     assert loaded == _decision()
-    assert load_decision("evidence", tmp_path / "absent.json") is None
+    assert load_decision("evidence", path=tmp_path / "absent.json") is None
+    # One decision per model (its `answerable` is a signal); extractive asks no model.
+    assert (
+        decision_file("evidence", "qwen2.5:7b-instruct").name == "evidence-qwen2.5_7b-instruct.json"
+    )
+    assert decision_file("extractive", "whatever").name == "extractive.json"
     broken = tmp_path / "broken.json"
     broken.write_text('{"mode": "evidence"}', encoding="utf-8")
     with pytest.raises(ConfigurationError) as caught:
-        load_decision("evidence", broken)
+        load_decision("evidence", path=broken)
     assert "evals.calibrate" in (caught.value.hint or "")
     alien = tmp_path / "alien.json"
     alien.write_text(json.dumps({**_decision().to_json(), "features": ["moon_phase"]}))
     with pytest.raises(ConfigurationError, match="moon_phase"):
-        load_decision("evidence", alien)
+        load_decision("evidence", path=alien)
 
 
 def test_what_a_question_asks_for_and_whether_a_sentence_holds_it() -> None:
