@@ -9,7 +9,7 @@ from typing import Any
 
 # Numbers, with decimals and a percent sign: "holds 20% (< 25%)" and "holds 33% (< 25%)" are
 # the same reason for a refusal, measured on another question.
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*\s?%?")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:\s?%)?")
 
 
 def format_value(value: object, missing: str = "–") -> str:
