@@ -19,7 +19,7 @@ from assistant.core.errors import IndexNotReadyError, QuestionError
 from assistant.core.settings import Settings, load_settings
 from assistant.documents import DocumentTexts
 from assistant.index.manifest import read_document_text
-from assistant.types import Answer
+from assistant.types import Answer, Preview
 from tests.conftest import CORPUS, REPO, SMALL_MODEL, only_segment
 
 pytestmark = pytest.mark.slow
@@ -77,6 +77,17 @@ def test_streaming_yields_text_then_the_final_answer(assistant: Answerer) -> Non
     assert len(items) == len(deltas) + 1
     if not final.refused:
         assert len(deltas) > 1 and "".join(deltas).strip() == final.text
+
+
+def test_the_best_sentences_come_first_and_are_verified(assistant: Answerer) -> None:
+    stream = assistant.stream_answer(
+        "Welke drie hardnekkige fouten constateert de ROB?", preview=True
+    )
+    first = next(stream)
+    assert isinstance(first, Preview) and first.quotes  # before the model wrote a word
+    assert all(q.source_start is not None for q in first.quotes)  # proved against the file
+    rest = list(stream)
+    assert isinstance(rest[-1], Answer) and not any(isinstance(i, Preview) for i in rest)
 
 
 def test_broken_model_output_is_retried_then_refused(

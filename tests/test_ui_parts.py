@@ -11,9 +11,15 @@ import pytest
 
 from assistant.core.errors import AssistantError, ConfigurationError
 from assistant.core.settings import Settings
-from assistant.presentation import answer_html, error_html, passage_html, quote_label
+from assistant.presentation import (
+    answer_html,
+    error_html,
+    passage_html,
+    quote_label,
+    streaming_html,
+)
 from assistant.provenance import append_feedback, export_json, export_markdown
-from assistant.types import Answer, Passage, Quote, Timings
+from assistant.types import Answer, Passage, Preview, Quote, Timings
 from evals.feedback import draft_item
 from ingest.uploads import safe_name, store_upload, uploads_dir
 
@@ -60,6 +66,16 @@ def test_answer_html_escapes_model_and_document_text() -> None:
     assert "class='ba-answer'" in html and "class='ba-quote'" in html
     assert "Titel &lt;b&gt;vet&lt;/b&gt;, p. 3, § 2. Financiën" in html
     assert "qwen &lt;model&gt; · embedded · 12.3 s" in html
+
+
+def test_the_best_sentences_show_escaped_while_the_answer_streams() -> None:
+    quote = _answer().quotes[0]
+    html = streaming_html("Het kabinet <i>investeert", Preview((quote,)))
+    assert "Het kabinet &lt;i&gt;investeert" in html
+    assert html.index("investeert") < html.index("Best passende zinnen")  # the answer on top
+    assert quote.text in html and "Titel &lt;b&gt;vet&lt;/b&gt;" in html
+    assert "Best passende" not in streaming_html("tekst", Preview(()))
+    assert "Best passende" not in streaming_html("tekst")
 
 
 def test_refusal_looks_different_and_shows_possible_passages() -> None:
