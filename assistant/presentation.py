@@ -95,11 +95,7 @@ def streaming_html(text: str, preview: Preview | None = None) -> str:
     (verified) found before the model started."""
     found = ""
     if preview is not None and preview.quotes:
-        items = "".join(
-            f"<li><blockquote class='ba-quote'>{escape(q.text)}</blockquote>"
-            f"<span class='ba-cite'>{escape(_where(q.title, q.page, q.heading))}</span></li>"
-            for q in preview.quotes
-        )
+        items = "".join(_quote_item(q) for q in preview.quotes)
         found = (
             "<p class='ba-footer'>Best passende zinnen in de documenten (het antwoord volgt):</p>"
             f"<ol class='ba-quotes'>{items}</ol>"
@@ -124,14 +120,18 @@ def answer_html(answer: Answer) -> str:
             + footer
             + "</div>"
         )
-    quotes = "".join(
-        f"<li><blockquote class='ba-quote'>{escape(q.text)}</blockquote>"
-        f"<span class='ba-cite'>{escape(_where(q.title, q.page, q.heading))}</span></li>"
-        for q in answer.quotes
-    )
+    quotes = "".join(_quote_item(q) for q in answer.quotes)
     return (
         f"<div class='ba-answer'>{escape(answer.text)}"
         f"<ol class='ba-quotes'>{quotes}</ol>{footer}</div>"
+    )
+
+
+def _quote_item(quote: Quote) -> str:
+    where = _where(quote.title, quote.page, quote.heading)
+    return (
+        f"<li><blockquote class='ba-quote'>{escape(quote.text)}</blockquote>"
+        f"<span class='ba-cite'>{escape(where)}</span></li>"
     )
 
 
