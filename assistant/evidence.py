@@ -130,9 +130,8 @@ def evidence_context(
     withheld: list[NumberedSentence] = []
     lines: list[str] = []
     spent = 0
+    full = False
     for sentence in ranked:
-        if len(numbered) >= most:
-            break
         text = " ".join(sentence.text.split())
         item = NumberedSentence(
             id=len(numbered) + 1,
@@ -143,15 +142,21 @@ def evidence_context(
             text=sentence.text,
         )
         if addresses_the_model(text):
+            # Every such sentence of the passages is recorded, also below the cut-off: the
+            # answer's notes say the documents held instructions to the assistant.
             withheld.append(item)
+            continue
+        if full:
             continue
         line = f"[{item.id}] {'(kop) ' if sentence.heading else ''}{text}"
         cost = count_tokens(line) + 1
         if numbered and spent + cost > budget_tokens:
-            break
+            full = True
+            continue
         numbered.append(item)
         lines.append(line)
         spent += cost
+        full = len(numbered) >= most
     used = sorted({s.passage for s in numbered})
     return Context(
         passage_text="",

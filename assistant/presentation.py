@@ -33,8 +33,8 @@ CSS = """
 .ba-refusal { border-left: 4px solid #c98a00; padding-left: 0.7em; }
 .ba-refusal-label { font-weight: 600; color: #8a5a00; }
 .ba-error { border-left: 4px solid #b00020; padding-left: 0.7em; }
-.ba-quotes { margin: 0.6em 0 0 0; padding-left: 1.6em; }
-.ba-quotes li { margin: 0.4em 0; }
+.ba-quotes, .ba-preview { margin: 0.6em 0 0 0; padding-left: 1.6em; }
+.ba-quotes li, .ba-preview li { margin: 0.4em 0; }
 .ba-quote { margin: 0; padding: 0.2em 0.6em; border-left: 3px solid #3b7dbf; background: #f3f7fb;
   color: #1d2a36; }
 .ba-cite { display: block; font-size: 0.85em; color: #555; }
@@ -98,7 +98,9 @@ def streaming_html(text: str, preview: Preview | None = None) -> str:
         items = "".join(_quote_item(q) for q in preview.quotes)
         found = (
             "<p class='ba-footer'>Best passende zinnen in de documenten (het antwoord volgt):</p>"
-            f"<ol class='ba-quotes'>{items}</ol>"
+            # Not ba-quotes: these are candidates, not the answer's quotes (and a finished answer
+            # is recognised by its ba-quotes).
+            f"<ol class='ba-preview'>{items}</ol>"
         )
     return f"<div class='ba-answer'>{escape(text)}<span class='ba-footer'> …</span>{found}</div>"
 
