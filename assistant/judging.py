@@ -191,11 +191,16 @@ class Judge:
             model_answerable=answerable,
             answer=text,
         )
+        # The hand-set gates, for a model without a fitted decision: conservative, as before.
         gate = None
         if not answerable and not text:
             gate = "the model found no answer in the sentences"
         elif not signals.focus_found:
             gate = "the cited sentences do not mention what the question is about"
+        elif signals.type_asked and not signals.type_found:
+            gate = "the question asks for an amount, date or count the cited sentences do not hold"
+        elif signals.unsupported_figures:
+            gate = "the answer states figures that are not in its cited sentences"
         verdict = self._verdict(signals, gate)
         if text and repeats_instructions(text, self._instructions(language)):
             verdict = Verdict(
