@@ -169,16 +169,7 @@ class Answerer:
             return
 
         mark = time.perf_counter()
-        if ranked:
-            settings = self._settings
-            context = evidence_context(
-                ranked,
-                retrieval.passages,
-                settings.evidence_sentences,
-                settings.evidence_budget_tokens,
-            )
-        else:
-            context = build_context(retrieval.passages, self._context_budget(checked, language))
+        context = self._context(checked, language, retrieval, ranked)
         messages = self._mode.messages(checked, language, context)
         timings["prompt"] = timings.get("prompt", 0.0) + time.perf_counter() - mark
         for sentence in context.withheld:
@@ -242,15 +233,8 @@ class Answerer:
         checked = self.check_question(question)
         language = detect_language(checked)
         retrieval = self._retriever.retrieve(checked, self._settings.top_k)
-        if self._settings.answer_mode == "evidence":
-            context = evidence_context(
-                self._rank(checked, retrieval),
-                retrieval.passages,
-                self._settings.evidence_sentences,
-                self._settings.evidence_budget_tokens,
-            )
-        else:
-            context = build_context(retrieval.passages, self._context_budget(checked, language))
+        ranked = self._rank(checked, retrieval) if self._settings.answer_mode == "evidence" else []
+        context = self._context(checked, language, retrieval, ranked)
         return self._mode.messages(checked, language, context)
 
     @property
@@ -325,6 +309,20 @@ class Answerer:
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
         )
+
+    def _context(
+        self, question: str, language: str, retrieval: Retrieval, ranked: Sequence[Sentence]
+    ) -> Context:
+        """What the model reads: the best-ranked sentences (evidence mode) or the passages."""
+        if ranked:
+            settings = self._settings
+            return evidence_context(
+                ranked,
+                retrieval.passages,
+                settings.evidence_sentences,
+                settings.evidence_budget_tokens,
+            )
+        return build_context(retrieval.passages, self._context_budget(question, language))
 
     def _rank(self, question: str, retrieval: Retrieval) -> list[Sentence]:
         vector = retrieval.query_vector or tuple(self._retriever.question_vector(question))
