@@ -48,6 +48,7 @@ class _Reply:
 
     raw: str = ""
     parsed: dict[str, Any] | None = None
+    shown: str = ""  # the answer text streamed while the model wrote it
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
@@ -225,7 +226,9 @@ class Answerer:
         rejected.extend(decision.rejected)
         notes.extend(decision.notes)
         timings["verify"] = time.perf_counter() - mark
-        yield from self._conclude(trace(), decision, retrieval.passages, context.passages)
+        yield from self._conclude(
+            trace(), decision, retrieval.passages, context.passages, reply.shown
+        )
 
     def prompt_for(self, question: str) -> list[ChatMessage]:
         """The exact messages the first model call for ``question`` gets (for benchmarks and
@@ -306,6 +309,7 @@ class Answerer:
         return _Reply(
             raw=raw,
             parsed=parsed if isinstance(parsed, dict) else None,
+            shown=shown,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
         )
@@ -335,8 +339,11 @@ class Answerer:
         decision: Judgement,
         retrieved: tuple[Passage, ...],
         used: tuple[Passage, ...] | None = None,
+        streamed: str = "",
     ) -> Iterator[str | Answer]:
-        """The final answer (its text streamed first when it was composed in code) or refusal."""
+        """The final answer or the refusal. Text composed in code is streamed first: all of it
+        (no model), or what it adds to the ``streamed`` model text (the cited sentences that
+        follow a fragment answer), so the deltas still add up to the final text."""
         signals = decision.signals.items() if decision.signals else ()
         if decision.reason is not None:
             yield self._result(
@@ -352,6 +359,10 @@ class Answerer:
             return
         if used is None:
             yield decision.text
+        elif (said := streamed.strip()) and decision.text.startswith(said):
+            rest = decision.text[len(said) :]
+            if rest:
+                yield rest.lstrip() if streamed != streamed.rstrip() else rest
         yield self._result(
             trace,
             decision.text,
