@@ -168,12 +168,16 @@ def test_a_fragment_answer_is_followed_by_the_sentence_it_does_not_restate() -> 
         "verkeer een nieuwe zorgplicht voor bestuursorganen in werking."
     )
     other = "De zorgplicht geldt voor alle bestuursorganen."
-    quotes = [Quote(text=t, document="brief", title="Brief", page=None, start=0, end=len(t))
-              for t in (law, other)]
+    quotes = [
+        Quote(text=t, document="brief", title="Brief", page=None, start=0, end=len(t))
+        for t in (law, other)
+    ]
     composed = with_sentences("2024", quotes)
     assert composed.startswith("2024 — ") and f"“{law}”" in composed and f"“{other}”" in composed
     # An answer that already says what a sentence says does not repeat it.
-    full = "Sinds 1 januari 2024 geldt de zorgplicht voor bestuursorganen op grond van de Wet " \
+    full = (
+        "Sinds 1 januari 2024 geldt de zorgplicht voor bestuursorganen op grond van de Wet "
         "modernisering elektronisch bestuurlijk verkeer."
+    )
     assert law not in with_sentences(full, quotes[:1])
     assert with_sentences(full, quotes[:1]) == full
