@@ -1,10 +1,11 @@
 """The web UI for staff: ``python app.py`` serves it on http://127.0.0.1:7860 (settings:
 ``ASSISTANT_UI_HOST``, ``ASSISTANT_UI_PORT``, ``ASSISTANT_UI_USERS`` for a login).
 
-Tabs: *Vragen* (chat with streamed answers, numbered verified quotes, the source passage of a
-quote highlighted, export, feedback) and *Documenten* (the index, upload, remove). Everything
-heavy is built once by :class:`Services` and shared by all sessions; the model server is one
-process for all users, its requests queue there.
+Tabs: *Vragen* (a conversation with streamed answers: follow-up questions lean on the earlier
+ones of the same browser session, "Nieuw gesprek" clears it; numbered verified quotes, the
+source passage of a quote highlighted, export, feedback) and *Documenten* (the index, upload,
+remove). Everything heavy is built once by :class:`Services` (``assistant/services.py``) and
+shared by all sessions; the model server is one process for all users, its requests queue there.
 """
 
 # No ``from __future__ import annotations`` here: Gradio reads the handlers' annotations
@@ -15,24 +16,21 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from assistant import presentation as view
 from assistant.core import runtime_env  # noqa: F401  (environment before heavy imports)
 from assistant.core.errors import AssistantError
-from assistant.core.settings import Settings, load_settings
+from assistant.core.settings import load_settings
 from assistant.index.layout import IndexLayout
-from assistant.index.manifest import Manifest, read_document_text
+from assistant.index.manifest import read_document_text
 from assistant.provenance import append_feedback, export_json, export_markdown
+from assistant.services import Services
 from assistant.types import Answer, Preview
 
 if TYPE_CHECKING:
-    from assistant.answering import Answerer
-    from assistant.llm.backends import LLMBackend
     from ingest.library import UploadResult
 
 log = logging.getLogger("app")
@@ -45,83 +43,6 @@ QUESTION_EXAMPLES = [
 
 #: The answers of one session, in the order asked (None while one is written or when it failed).
 Answers = list[Answer | None]
-
-
-@dataclass
-class Problem:
-    message: str
-    hint: str = ""
-
-
-class Services:
-    """The composition root of the UI: settings, embedder, model backend and the assistant over
-    the current index, rebuilt (same embedder, same model server) after the index changes."""
-
-    def __init__(self, settings: Settings) -> None:
-        from assistant.index.embed import build_embedder
-
-        self.settings = settings
-        self.embedder = build_embedder(settings)
-        self._lock = threading.RLock()
-        self._answerer: Answerer | None = None
-        self._answered_version: tuple[tuple[int, int] | None, ...] | None = None
-        self._backend: LLMBackend | None = None
-        self.backend_problem: Problem | None = None
-        self.index_lock = threading.Lock()  # uploads and removals, one at a time
-
-    @property
-    def started_backend(self) -> "LLMBackend | None":
-        """The model backend once built (None while it starts or when it failed)."""
-        return self._backend
-
-    def backend(self) -> "LLMBackend":
-        from assistant.llm.backends import build_backend
-
-        with self._lock:
-            if self._backend is None:
-                try:
-                    self._backend = build_backend(self.settings)
-                    self.backend_problem = None
-                except AssistantError as exc:
-                    self.backend_problem = Problem(exc.message, exc.hint or "")
-                    raise
-            return self._backend
-
-    def answerer(self) -> "Answerer":
-        """The assistant over the index as it is now (AssistantError when it cannot answer):
-        rebuilt when the index changed, also when another process (``python -m ingest``, another
-        app instance on a shared index) changed it."""
-        from assistant.components import build_assistant, index_version
-
-        with self._lock:
-            version = index_version(self.settings)
-            if self._answerer is None or version != self._answered_version:
-                self._answerer = build_assistant(
-                    self.settings, embedder=self.embedder, backend=self.backend()
-                )
-                self._answered_version = version
-            return self._answerer
-
-    def index_changed(self) -> None:
-        with self._lock:
-            self._answerer = None
-
-    def warm_up(self) -> None:
-        """Start the model server in the background so the first question does not wait."""
-
-        def run() -> None:
-            try:
-                backend = self.backend()
-                if backend.server is not None:
-                    backend.server.ensure_running()
-                self.answerer()
-            except AssistantError as exc:
-                log.warning("warm-up: %s", exc)
-
-        threading.Thread(target=run, name="warm-up", daemon=True).start()
-
-    def manifest(self) -> Manifest:
-        return Manifest.load(IndexLayout(self.settings.index_dir).manifest)
 
 
 # --- what the UI shows (plain functions of the services, testable without a browser) ----------
@@ -224,6 +145,8 @@ class Handlers:
         if not question:
             yield "", history, answers, _update(), _update()
             return
+        # The conversation so far (this browser session's own answers): a follow-up leans on it.
+        conversation = [a for a in answers if a is not None]
         history.append({"role": "user", "content": view.question_html(question)})
         history.append(_reply(view.streaming_html("")))
         answers.append(None)
@@ -231,7 +154,8 @@ class Handlers:
         text = ""
         preview: Preview | None = None
         try:
-            for part in self.services.answerer().stream_answer(question, preview=True):
+            answerer = self.services.answerer()
+            for part in answerer.stream_answer(question, history=conversation, preview=True):
                 if isinstance(part, Answer):
                     answers[-1] = part
                     history[-1] = _reply(view.answer_html(part))
@@ -247,6 +171,11 @@ class Handlers:
             history[-1] = _reply(view.unexpected_error_html())
         index = len(answers) - 1
         yield "", history, answers, _quote_pick(answers, index), index
+
+    def new_conversation(self) -> tuple[Any, ...]:
+        """Forget this session's conversation: the next question stands on its own."""
+        empty = source_html(self.services, [], None)
+        return [], [], _update(choices=[], value=None), None, empty, ""
 
     def select_message(self, answers: Answers, message: int | Sequence[int]) -> tuple[Any, int]:
         answer_index = _answer_index(message)
@@ -376,6 +305,7 @@ def build_ui(services: Services) -> Any:
                         max_lines=6,
                     )
                     send = gr.Button("Vraag stellen", variant="primary", elem_id="send")
+                fresh = gr.Button("Nieuw gesprek", size="sm", elem_id="new-conversation")
                 gr.Examples(QUESTION_EXAMPLES, inputs=question, label="Voorbeelden")
             with gr.Column(scale=2):
                 quote_pick = gr.Dropdown(
@@ -421,6 +351,11 @@ def build_ui(services: Services) -> Any:
             trigger(
                 handlers.ask, [question, chat, answers], ask_outputs, concurrency_id="answer"
             ).then(lambda: status_markdown(services), None, status)
+        fresh.click(
+            handlers.new_conversation,
+            None,
+            [chat, answers, quote_pick, current, source, feedback_status],
+        )
         chat.select(select_message, [answers], [quote_pick, current])
         quote_pick.change(lambda a, c: source_html(services, a, c), [answers, quote_pick], source)
         export_md.click(lambda a, i: handlers.export("md", a, i), [answers, current], download)

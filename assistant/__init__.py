@@ -5,6 +5,8 @@ The public API (scripts and the eval suite rely on these names)::
     from assistant import answer, retrieve, stream_answer
     result = answer("Wat is de Actieagenda Sterk Bestuur?")
     result.text, result.quotes, result.refused, result.to_dict()
+    follow_up = answer("Wie voert die uit?", history=[result])
+    follow_up.standalone_question  # the question as understood, e.g. "Wie voert de Actieagenda ..."
 
 The module-level functions use one lazily built assistant per distinct settings, and keep the
 ``MAX_DEFAULT_ASSISTANTS`` most recently used: asking with yet other settings closes the one used
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
@@ -86,9 +88,16 @@ def close_default_assistants() -> None:
             stack.callback(instance.close)
 
 
-def answer(question: str, *, settings: Settings | None = None) -> Answer:
-    """Answer a question from the indexed documents, with verified quotes (or a refusal)."""
-    return default_assistant(settings).answer(question)
+def answer(
+    question: str, *, history: Sequence[Answer] | None = None, settings: Settings | None = None
+) -> Answer:
+    """Answer a question from the indexed documents, with verified quotes (or a refusal).
+
+    ``history``: the earlier answers of the same conversation, oldest first; a follow-up that
+    leans on them is answered as the standalone question recorded in
+    ``Answer.standalone_question``. Without history a question costs what it always did.
+    """
+    return default_assistant(settings).answer(question, history=history or ())
 
 
 def retrieve(
@@ -99,8 +108,15 @@ def retrieve(
 
 
 def stream_answer(
-    question: str, *, settings: Settings | None = None, preview: bool = False
+    question: str,
+    *,
+    history: Sequence[Answer] | None = None,
+    settings: Settings | None = None,
+    preview: bool = False,
 ) -> Iterator[str | Preview | Answer]:
     """Yield text deltas as the answer is written, then the final :class:`Answer`
-    (``preview``: first a :class:`Preview`, the best-ranked sentences, verified)."""
-    return default_assistant(settings).stream_answer(question, preview=preview)
+    (``preview``: first a :class:`Preview`, the best-ranked sentences, verified;
+    ``history`` as for :func:`answer`)."""
+    return default_assistant(settings).stream_answer(
+        question, history=history or (), preview=preview
+    )

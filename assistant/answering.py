@@ -24,6 +24,8 @@ from llama_index.core.llms import ChatMessage, MessageRole
 from pydantic_core import from_json
 
 from assistant.citations import MODES, Evidence
+from assistant.conversation import FollowUps
+from assistant.core.errors import QuestionError
 from assistant.core.settings import Settings
 from assistant.core.text import count_tokens, detect_language
 from assistant.decision import load_decision
@@ -60,6 +62,7 @@ class _Trace:
     question: str
     language: str
     started: float
+    standalone: str | None
     timings: dict[str, float]
     rejected: tuple[RejectedQuote, ...]
     notes: tuple[str, ...]
@@ -86,6 +89,7 @@ class Answerer:
         calibrated = settings.answer_decision == "calibrated"
         decision = load_decision(settings.answer_mode, backend.model) if calibrated else None
         self._judge = Judge(settings, retriever.document_frequency, decision, self._instructions)
+        self._follow_ups = FollowUps(settings, backend, retriever.document_frequency)
         self._retriever = retriever
         self._backend = backend
         self._documents = documents
@@ -108,38 +112,59 @@ class Answerer:
         checked = self.check_question(question)
         return list(self._retriever.retrieve(checked, k or self._settings.top_k).passages)
 
-    def answer(self, question: str) -> Answer:
+    def answer(self, question: str, *, history: Sequence[Answer] = ()) -> Answer:
         final: Answer | None = None
-        for item in self.stream_answer(question):
+        for item in self.stream_answer(question, history=history):
             if isinstance(item, Answer):
                 final = item
         assert final is not None
         return final
 
     def stream_answer(
-        self, question: str, *, preview: bool = False
+        self, question: str, *, history: Sequence[Answer] = (), preview: bool = False
     ) -> Iterator[str | Preview | Answer]:
         """Yield text deltas of the answer as the model writes it, then the final Answer
         (``preview``: first a :class:`Preview` of the best-ranked sentences, once known).
+
+        ``history``: the earlier answers of this conversation, oldest first. A question that
+        leans on them ("Hoe reageert het kabinet daarop?") is first rewritten into a standalone
+        question, which is answered from the documents like any other; both are searched.
 
         Only answers whose sources verify are streamed. The final Answer is authoritative: when a
         later check refuses (or a repair round replaced the answer), its text is what counts.
         """
         started = time.perf_counter()
-        checked = self.check_question(question)
-        language = detect_language(checked)
+        typed = self.check_question(question)
         timings: dict[str, float] = {}
         rejected: list[RejectedQuote] = []
         notes: list[str] = []
         tokens = [0, 0]  # prompt, completion
+        standalone = None
+        if self.is_follow_up(typed, history):
+            mark = time.perf_counter()
+            done = self._follow_ups.rewrite(typed, history)
+            tokens = [done.prompt_tokens, done.completion_tokens]
+            notes.extend([done.note] if done.note else [])
+            standalone = self._checked_rewrite(done.question, notes)
+            timings["rewrite"] = time.perf_counter() - mark
+        checked = standalone or typed
+        language = detect_language(checked)
 
         def trace() -> _Trace:
             return _Trace(
-                checked, language, started, dict(timings), tuple(rejected), tuple(notes), *tokens
+                typed,
+                language,
+                started,
+                standalone,
+                dict(timings),
+                tuple(rejected),
+                tuple(notes),
+                *tokens,
             )
 
         mark = time.perf_counter()
-        retrieval = self._retriever.retrieve(checked, self._settings.top_k)
+        also = (typed,) if standalone else ()
+        retrieval = self._retriever.retrieve(checked, self._settings.top_k, also=also)
         retrieval, texts, dropped = self._pin(retrieval)
         notes.extend(dropped)
         timings["retrieve"] = time.perf_counter() - mark
@@ -248,6 +273,18 @@ class Answerer:
     def check_question(self, question: str) -> str:
         """The question, cleaned; QuestionError with a hint when it cannot be asked."""
         return check_question(question, self._settings.question_max_tokens)
+
+    def _checked_rewrite(self, question: str, notes: list[str]) -> str | None:
+        try:
+            return self.check_question(question)
+        except QuestionError:
+            notes.append("the rewritten follow-up was not a question; it was answered as typed")
+            return None
+
+    def is_follow_up(self, question: str, history: Sequence[Answer]) -> bool:
+        """Whether ``question`` leans on the conversation and is rewritten before it is
+        answered (decided in code: a standalone question pays nothing)."""
+        return self._follow_ups.leans_on(question, history)
 
     # --- steps ------------------------------------------------------------------------------
     def _context_budget(self, question: str, language: str) -> int:
@@ -392,6 +429,7 @@ class Answerer:
         probability: float | None = None,
     ) -> Answer:
         timings = Timings(
+            rewrite=trace.timings.get("rewrite", 0.0),
             retrieve=trace.timings.get("retrieve", 0.0),
             prompt=trace.timings.get("prompt", 0.0),
             llm=trace.timings.get("llm", 0.0),
@@ -418,6 +456,7 @@ class Answerer:
             notes=trace.notes,
             signals=signals,
             answer_probability=probability,
+            standalone_question=trace.standalone,
         )
 
 

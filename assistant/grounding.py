@@ -110,7 +110,7 @@ def missing_focus(
     if not focus:
         return ""
     quoted = set().union(*(terms(q.text) for q in quotes))
-    if any(_related(term, word) for term in focus for word in quoted):
+    if any(related_terms(term, word) for term in focus for word in quoted):
         return ""
     return ", ".join(sorted(focus))
 
@@ -156,7 +156,7 @@ def refusal_reason(
     return None
 
 
-def _related(a: str, b: str) -> bool:
+def related_terms(a: str, b: str) -> bool:
     """Same stem, or one is the start of the other (Dutch compounds: casus/casusstudies)."""
     if a == b:
         return True

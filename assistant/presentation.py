@@ -42,6 +42,7 @@ CSS = """
 .ba-passage { white-space: pre-wrap; line-height: 1.5; max-height: 28em; overflow-y: auto; }
 .ba-passage mark { background: #ffe58a; color: inherit; }
 .ba-status-problem { color: #b00020; font-weight: 600; }
+.ba-understood { font-size: 0.85em; color: #555; font-style: italic; margin-bottom: 0.4em; }
 """
 
 
@@ -111,12 +112,18 @@ def answer_html(answer: Answer) -> str:
         f"<div class='ba-footer'>{escape(answer.model)} · {escape(answer.backend)} · "
         f"{answer.timings.total:.1f} s</div>"
     )
+    understood = ""
+    if answer.standalone_question:  # a follow-up: say how it was understood
+        label = "Opgevat als" if answer.language != "en" else "Understood as"
+        understood = (
+            f"<div class='ba-understood'>{label}: {escape(answer.standalone_question)}</div>"
+        )
     if answer.refused:
         passages = "".join(_passage_item(p) for p in answer.passages[:3])
         label = "Geen antwoord" if answer.language != "en" else "No answer"
         maybe = "Mogelijk relevante passages" if answer.language != "en" else "Possibly relevant"
         return (
-            f"<div class='ba-refusal'><span class='ba-refusal-label'>{label}:</span> "
+            f"<div class='ba-refusal'>{understood}<span class='ba-refusal-label'>{label}:</span> "
             f"{escape(answer.text)}"
             + (f"<p>{maybe}:</p><ol class='ba-quotes'>{passages}</ol>" if passages else "")
             + footer
@@ -124,7 +131,7 @@ def answer_html(answer: Answer) -> str:
         )
     quotes = "".join(_quote_item(q) for q in answer.quotes)
     return (
-        f"<div class='ba-answer'>{escape(answer.text)}"
+        f"<div class='ba-answer'>{understood}{escape(answer.text)}"
         f"<ol class='ba-quotes'>{quotes}</ol>{footer}</div>"
     )
 

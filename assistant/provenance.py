@@ -48,6 +48,7 @@ def provenance(answer: Answer) -> dict[str, Any]:
     """What was asked and answered, with which quotes (and offsets), model and settings."""
     return {
         "question": answer.question,
+        "standalone_question": answer.standalone_question,
         "answer": answer.text,
         "refused": answer.refused,
         "refusal_reason": answer.refusal_reason,
@@ -72,6 +73,11 @@ def export_markdown(answer: Answer) -> str:
     lines = [
         f"# {answer.question}",
         "",
+        *(
+            [f"_Opgevat als:_ {answer.standalone_question}", ""]
+            if answer.standalone_question
+            else []
+        ),
         ("_Geen antwoord:_ " if answer.refused else "") + answer.text,
         "",
     ]

@@ -11,8 +11,9 @@ import logging
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from llama_index.core import VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -59,8 +60,10 @@ class HybridRetriever:
         self._embedder = embedder
         self._store = store
         candidates = settings.retrieval_candidates
+        self._retrievers: list[BaseRetriever] = [_DenseRetriever(store, embedder, candidates), bm25]
+        self._llm = llm
         self._fusion = QueryFusionRetriever(
-            [_DenseRetriever(store, embedder, candidates), bm25],
+            self._retrievers,
             # Only consulted to write query variants, which num_queries=1 switches off; passing
             # ours keeps llama-index from resolving its global default LLM.
             llm=llm,
@@ -70,23 +73,28 @@ class HybridRetriever:
             use_async=False,
         )
 
-    def retrieve(self, question: str, k: int) -> Retrieval:
-        """Passages for ``question``; BackendError (naming the Chroma server or folder) when the
-        chunk store cannot be searched."""
+    def retrieve(self, question: str, k: int, *, also: Sequence[str] = ()) -> Retrieval:
+        """Passages for ``question``, fused with those for the questions in ``also`` (a
+        follow-up as typed, beside its standalone rewrite); BackendError (naming the Chroma
+        server or folder) when the chunk store cannot be searched."""
         vector = embed_query(self._embedder, question)
+        extra = [QueryBundle(query_str=q, embedding=embed_query(self._embedder, q)) for q in also]
         try:
-            return self.search(question, vector, k)
+            return self.search(question, vector, k, extra)
         except BackendError as exc:
             # A restarted Chroma server, or an embedded store whose connections were dropped
             # after a failed write, answers again on a new connection: one retry, then the
             # error stands (reconnect raises it when Chroma is still away).
             log.warning("searching Chroma failed (%s); reconnecting once", exc.message)
         self._store.reconnect()
-        return self.search(question, vector, k)
+        return self.search(question, vector, k, extra)
 
-    def search(self, question: str, vector: list[float], k: int) -> Retrieval:
+    def search(
+        self, question: str, vector: list[float], k: int, also: Sequence[QueryBundle] = ()
+    ) -> Retrieval:
         """:meth:`retrieve` with the query embedding already made (benchmarks time it apart)."""
-        fused = self._fusion.retrieve(QueryBundle(query_str=question, embedding=vector))
+        fusion = self._fusion if not also else self._fused_with(also)
+        fused = fusion.retrieve(QueryBundle(query_str=question, embedding=vector))
         feedback = self._settings.bm25_feedback_terms
         if feedback:
             # Pseudo-relevance feedback: a paraphrased question shares few words with its
@@ -95,7 +103,7 @@ class HybridRetriever:
             extra = feedback_terms(question, top, self._bm25.document_frequency, feedback)
             if extra:
                 expanded = f"{question} {' '.join(extra)}"
-                fused = self._fusion.retrieve(QueryBundle(query_str=expanded, embedding=vector))
+                fused = fusion.retrieve(QueryBundle(query_str=expanded, embedding=vector))
         passages = collapse_duplicates(
             [to_passage(n) for n in fused], self._settings.duplicate_threshold
         )
@@ -103,6 +111,19 @@ class HybridRetriever:
         similarity = 1.0 - distance if distance is not None else 0.0
         return Retrieval(
             passages=tuple(passages[:k]), best_similarity=similarity, query_vector=tuple(vector)
+        )
+
+    def _fused_with(self, also: Sequence[QueryBundle]) -> QueryFusionRetriever:
+        """A fusion retriever that searches ``also`` beside the question (one per call, so
+        concurrent questions never share their extra queries)."""
+        return _ExtraQueries(
+            list(also),
+            self._retrievers,
+            llm=self._llm,
+            mode=self._fusion.mode,
+            similarity_top_k=self._fusion.similarity_top_k,
+            num_queries=1 + len(also),
+            use_async=False,
         )
 
     def question_vector(self, question: str) -> list[float]:
@@ -116,6 +137,18 @@ class HybridRetriever:
     def document_frequency(self, stem: str) -> float:
         """Share of chunks that contain the (Dutch-stemmed) term, from the BM25 index."""
         return self._bm25.document_frequency(stem)
+
+
+class _ExtraQueries(QueryFusionRetriever):
+    """llama-index's fusion over fixed extra queries instead of ones its LLM would write:
+    ``_get_queries`` is the hook ``QueryFusionRetriever`` calls for the query variants."""
+
+    def __init__(self, queries: list[QueryBundle], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._extra = queries
+
+    def _get_queries(self, original_query: str) -> list[QueryBundle]:
+        return list(self._extra)
 
 
 class _DenseRetriever(BaseRetriever):

@@ -62,8 +62,9 @@ class Preview:
 
 @dataclass(frozen=True)
 class Timings:
-    """Seconds spent per stage of one answer."""
+    """Seconds spent per stage of one answer (``rewrite``: making a follow-up standalone)."""
 
+    rewrite: float = 0.0
     retrieve: float = 0.0
     prompt: float = 0.0
     llm: float = 0.0
@@ -98,6 +99,10 @@ class Answer:
     #: The calibrated probability that the documents answer the question (None: no fitted
     #: decision ran, or the question was refused before it).
     answer_probability: float | None = None
+    #: The question as the assistant understood it, when that differs from what was typed: a
+    #: follow-up rewritten with the conversation ("Hoe reageert het kabinet daarop?" ->
+    #: "Hoe reageert het kabinet op de hoofdaanbeveling van de Rli?").
+    standalone_question: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready provenance of this answer."""

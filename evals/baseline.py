@@ -79,11 +79,14 @@ class Baseline:
         self._tokens = TokenCountingHandler()
         llm = backend.llm.model_copy()
         documents = SimpleDirectoryReader(str(settings.corpus_dir)).load_data()
-        index = VectorStoreIndex.from_documents(documents, embed_model=build_embedder(settings))
-        self._engine = CitationQueryEngine.from_args(index, llm=llm)
+        self.index = VectorStoreIndex.from_documents(
+            documents, embed_model=build_embedder(settings)
+        )
+        self._engine = CitationQueryEngine.from_args(self.index, llm=llm)
         # The response synthesizer gives the model llama-index's global callback manager; ours
         # goes on afterwards (the same model object) so that no global setting changes.
         llm.callback_manager = CallbackManager([self._tokens])
+        self.llm = llm
         self._raw: dict[str, NormalizedText] = {}
 
     def __call__(self, item: Item) -> Outcome:
@@ -96,7 +99,7 @@ class Baseline:
         retrieved_at = time.perf_counter()
         response = self._engine.synthesize(query, retrieved)
         finished = time.perf_counter()
-        return self._outcome(
+        return self.outcome(
             item,
             retrieved,
             str(getattr(response, "response", "") or "").strip(),
@@ -119,7 +122,7 @@ class Baseline:
         # The same numbered sources synthesize() gave the model (a private helper of the engine:
         # re-implementing its splitting could drift from it).
         sources = self._engine._create_citation_nodes(retrieved)
-        return self._outcome(
+        return self.outcome(
             item,
             retrieved,
             saved["answer"] or "",
@@ -128,7 +131,12 @@ class Baseline:
             tokens=(saved["prompt_tokens"], saved["completion_tokens"]),
         )
 
-    def _outcome(
+    @property
+    def tokens(self) -> Any:
+        """The token counter on the baseline's model (reset it before a call)."""
+        return self._tokens
+
+    def outcome(
         self,
         item: Item,
         retrieved: list[Any],
@@ -137,7 +145,10 @@ class Baseline:
         *,
         timings: dict[str, float | None],
         tokens: tuple[int, int],
+        cited: list[int] | None = None,
     ) -> Outcome:
+        """Score a llama-index answer: ``sources`` are the numbered sources it was given,
+        ``cited`` the numbers it shows (default: the ``[n]`` citations in ``text``)."""
         references = reference_spans(item, self._settings.corpus_dir)
         rank = None
         if item.answerable:
@@ -148,7 +159,7 @@ class Baseline:
         quotes = []
         valid = 0
         holds = False
-        for number in cited_sources(text):
+        for number in cited_sources(text) if cited is None else cited:
             if not 1 <= number <= len(sources):
                 continue  # a citation of a source that was not given: nothing to show
             source = sources[number - 1].node

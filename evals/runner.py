@@ -22,6 +22,7 @@ import assistant
 from assistant.core.errors import AssistantError
 from assistant.core.settings import Settings
 from assistant.index.embed import build_embedder, embed_passages
+from assistant.types import Answer
 from evals.metrics import (
     HEADLINE_METRICS,
     SourceSpan,
@@ -51,7 +52,7 @@ from evals.tables import (
 
 log = logging.getLogger(__name__)
 
-STAGES = ("retrieve", "prompt", "llm", "verify", "total")
+STAGES = ("rewrite", "retrieve", "prompt", "llm", "verify", "total")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class Outcome:
     # that the question is answerable (None: no calibrated decision ran, as in the baseline).
     signals: dict[str, float] = field(default_factory=dict)
     answer_probability: float | None = None
+    # A follow-up of a conversation: the question as the system understood it.
+    standalone_question: str | None = None
 
 
 def evaluate(
@@ -131,15 +134,27 @@ def evaluate(
     return RunResult(items=results, summary=summarize(results), meta=meta)
 
 
-def _assistant_outcome(item: Item, *, settings: Settings, retrieval_only: bool) -> Outcome:
-    corpus = settings.corpus_dir
-    references = reference_spans(item, corpus)
-    passages = assistant.retrieve(item.question, k=10, settings=settings)
+def retrieval_rank(item: Item, question: str, settings: Settings) -> int | None:
+    """Rank of the first of the assistant's passages for ``question`` that holds a reference
+    quote of ``item`` (None: none in the top 10, or nothing to find)."""
+    if not item.answerable:
+        return None
+    passages = assistant.retrieve(question, k=10, settings=settings)
     retrieved = [SourceSpan(Path(p.source).name, p.start, p.end) for p in passages]
-    rank = first_hit_rank(retrieved, references) if item.answerable else None
+    return first_hit_rank(retrieved, reference_spans(item, settings.corpus_dir))
+
+
+def _assistant_outcome(item: Item, *, settings: Settings, retrieval_only: bool) -> Outcome:
+    rank = retrieval_rank(item, item.question, settings)
     if retrieval_only:
         return Outcome(rank=rank, answer=None)
-    answer = assistant.answer(item.question, settings=settings)
+    return answer_outcome(item, assistant.answer(item.question, settings=settings), settings, rank)
+
+
+def answer_outcome(item: Item, answer: Answer, settings: Settings, rank: int | None) -> Outcome:
+    """Score-ready outcome of one of the assistant's answers to ``item``."""
+    corpus = settings.corpus_dir
+    references = reference_spans(item, corpus)
     quote_spans = [SourceSpan(Path(q.source).name, q.start, q.end) for q in answer.quotes]
     # Against the original file, not the index's clean text (evals/sourcecheck.py).
     valid = sum(stands_in_file(q.text, corpus / Path(q.source).name) for q in answer.quotes)
@@ -161,7 +176,7 @@ def _assistant_outcome(item: Item, *, settings: Settings, retrieval_only: bool) 
         quotes_valid=valid,
         grounded=(not answer.refused) and grounded(quote_spans, references),
         rejected_quotes=tuple({"text": r.text, "reason": r.reason} for r in answer.rejected_quotes),
-        timings={stage: getattr(answer.timings, stage) for stage in STAGES},
+        timings={stage: getattr(answer.timings, stage, None) for stage in STAGES},
         prompt_tokens=answer.prompt_tokens,
         completion_tokens=answer.completion_tokens,
         model=answer.model,
@@ -171,6 +186,7 @@ def _assistant_outcome(item: Item, *, settings: Settings, retrieval_only: bool) 
         # getattr: the fields are new in assistant.answer(); runs against an older one still work.
         signals=dict(getattr(answer, "signals", ())),
         answer_probability=getattr(answer, "answer_probability", None),
+        standalone_question=getattr(answer, "standalone_question", None),
     )
 
 
@@ -236,6 +252,7 @@ def _score(
         "prompt_version": outcome.prompt_version,
         "signals": dict(outcome.signals),
         "answer_probability": outcome.answer_probability,
+        "standalone_question": outcome.standalone_question,
     }
 
 
@@ -279,6 +296,8 @@ def _aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
         "grounding": avg(answerable, "grounded"),
         "key_fact_recall": avg(answerable, "key_fact_recall"),
         "similarity": avg(answerable, "similarity"),
+        # Follow-up turns of a conversation: the standalone question keeps the subject.
+        "keeps_subject": avg(results, "keeps_subject"),
         "unanswerable_refused": avg(unanswerable, "correctly_refused"),
         "answerable_wrongly_refused": avg(answerable, "wrongly_refused"),
         # The optional LLM judge, over the answered answerable items (None: not run).

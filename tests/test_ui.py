@@ -191,6 +191,49 @@ def test_unanswerable_question_is_refused_visibly(page: Any) -> None:
     assert refusal.locator(".ba-quote").count() >= 1  # the possibly relevant passages
 
 
+FIRST_TURN = "Wat is de hoofdaanbeveling van de Rli in het advies De uitvoering aan zet?"
+FOLLOW_UP = "Hoe reageert het kabinet daarop?"
+
+
+def test_a_follow_up_is_understood_in_its_conversation_and_a_new_one_starts_clean(
+    page: Any, browser: Any, app_url: tuple[str, Path]
+) -> None:
+    _ask(page, FIRST_TURN)
+    _finished(page, 1)
+    _ask(page, FOLLOW_UP)
+    second = _finished(page, 2)
+    _shot(page, "10-conversation-follow-up")
+    understood = second.locator(".ba-understood").inner_text()
+    assert understood.startswith("Opgevat als: ") and understood != f"Opgevat als: {FOLLOW_UP}"
+    if "ba-answer" in second.get_attribute("class"):
+        # The follow-up's first quote is the one shown, highlighted, in the source panel.
+        page.wait_for_selector("#source mark", timeout=30_000)
+        first_quote = second.locator(".ba-quote").first.inner_text()
+        marked = page.locator("#source mark").inner_text()
+        assert " ".join(marked.split()) == " ".join(first_quote.split())
+    # Another staff member's session has its own (empty) conversation.
+    other = browser.new_context().new_page()
+    try:
+        other.goto(app_url[0])
+        other.wait_for_selector("#question textarea")
+        _ask(other, FOLLOW_UP)
+        alone = _finished(other, 1)
+        assert alone.locator(".ba-understood").count() == 0
+        assert FIRST_TURN not in other.locator("#chat").inner_text()
+    finally:
+        other.context.close()
+    # "Nieuw gesprek" clears this one: the same question now stands on its own.
+    page.click("#new-conversation")
+    page.wait_for_function(
+        "!document.querySelector('#chat').innerText.includes('hoofdaanbeveling')",
+        timeout=30_000,
+    )
+    _ask(page, FOLLOW_UP)
+    again = _finished(page, 1)
+    assert again.locator(".ba-understood").count() == 0
+    _shot(page, "11-new-conversation")
+
+
 def test_feedback_is_appended_for_the_eval_suite(page: Any, app_url: tuple[str, Path]) -> None:
     _ask(page, UNANSWERABLE)
     _finished(page)

@@ -193,6 +193,19 @@ class Settings(BaseSettings):
         "(also used while no decision has been fitted for the answer mode); `none`: answer "
         "whenever a sentence verifies (only to record the signals a decision is fitted on).",
     )
+    history_budget_tokens: int = Field(
+        400,
+        ge=50,
+        le=4000,
+        description="Follow-up questions: most tokens of the conversation the rewrite into a "
+        "standalone question sees (the last turns first; older ones are left out).",
+    )
+    history_answer_words: int = Field(
+        40,
+        ge=5,
+        description="Follow-up questions: each earlier answer is shortened to this many words "
+        "for the rewrite (it only needs to know what was talked about).",
+    )
     extractive_sentences: int = Field(
         2, ge=1, le=5, description="answer_mode=extractive: at most this many sentences."
     )
