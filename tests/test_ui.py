@@ -202,6 +202,7 @@ def test_a_follow_up_is_understood_in_its_conversation_and_a_new_one_starts_clea
     _finished(page, 1)
     _ask(page, FOLLOW_UP)
     second = _finished(page, 2)
+    second.locator(".ba-understood").scroll_into_view_if_needed()
     _shot(page, "10-conversation-follow-up")
     understood = second.locator(".ba-understood").inner_text()
     assert understood.startswith("Opgevat als: ") and understood != f"Opgevat als: {FOLLOW_UP}"
