@@ -215,9 +215,15 @@ def rewrite(
         return _fallback(
             question, history, prompt_tokens, completion_tokens, "no question came back"
         )
-    if standalone.casefold() == question.strip().casefold():
+    if question.rstrip().endswith("?") and not standalone.endswith("?"):
+        # Small models sometimes answer instead of rewriting: a statement is not the question.
+        return _fallback(
+            question, history, prompt_tokens, completion_tokens, f"it is no question ({standalone})"
+        )
+    brought = terms(standalone) - terms(question) - question_terms()
+    if standalone.casefold() == question.strip().casefold() or not brought:
         # The question leans on the conversation (code decided so), but the model gave it back
-        # as it was: small models often do.
+        # as it was, or only swapped "die" for "de": small models often do.
         return _fallback(
             question,
             history,
@@ -259,18 +265,17 @@ def rewrite(
 def _fallback(
     question: str, history: Sequence[Answer], prompt_tokens: int, completion_tokens: int, why: str
 ) -> Rewrite:
-    """When the model's rewrite cannot be used: the follow-up as typed, with the question it
-    follows on (the user's own words, never an earlier answer), so that the search and the
-    answer still know what "daarop" is about."""
-    earlier = history[-1]
-    before = earlier.standalone_question or earlier.question
+    """When the model's rewrite cannot be used: the follow-up as typed, with the (at most two)
+    questions typed before it (the user's own words, never an earlier answer or rewrite), so
+    that the search and the answer still know what "daarop" is about."""
+    before = " / ".join(earlier.question for earlier in history[-2:])
     english = detect_language(question) == "en"
     joined = f"{question} ({'following' if english else 'naar aanleiding van'}: {before})"
     return Rewrite(
         joined,
         prompt_tokens,
         completion_tokens,
-        f"the model's rewrite was not used, {why}; the follow-up was joined to the question "
+        f"the model's rewrite was not used, {why}; the follow-up was joined to the questions "
         "before it",
     )
 

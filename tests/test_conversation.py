@@ -169,16 +169,48 @@ def test_a_long_conversation_is_answered_within_the_normal_budget(
     assert answer.timings.rewrite > 0 and answer.text
 
 
+class _Replies:
+    """A model whose rewrite is given (the faults below the real small model makes only by
+    chance, so they are produced here): it always replies ``reply``."""
+
+    def __init__(self, reply: str = "Waarom kost de kazerne 40 miljoen euro?") -> None:
+        self.reply = reply
+
+    def stream_json(self, messages: Any, schema: Any) -> Any:
+        from assistant.llm.backends import StreamChunk
+
+        yield StreamChunk(json.dumps({"question": self.reply}), 50, 12)
+
+
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [
+        ("Het kabinet neemt de hoofdaanbeveling ter harte.", "no question"),  # it answered
+        ("Aan wie was de brief precies gericht?", "back as typed"),  # "die" -> "de" only
+        ("Wat is de hoofdaanbeveling van de Rli?", "dropped what the follow-up asks"),
+    ],
+)
+def test_a_rewrite_that_is_no_standalone_question_gives_way_to_the_typed_questions(
+    reply: str, why: str
+) -> None:
+    from assistant.conversation import rewrite
+
+    history = [
+        _turn("Wat is de hoofdaanbeveling van de Rli?", "Maak beleid en uitvoering gelijkwaardig."),
+        _turn("Welke brief noemt het kabinet?", "De brief van de secretarissen-generaal."),
+    ]
+    typed = "Aan wie was die brief precies gericht?"
+    done = rewrite(_Replies(reply), typed, history, budget_tokens=300, answer_words=40)  # type: ignore[arg-type]
+    assert done.note and why in done.note
+    # Flat, and only what the user typed: never an earlier answer or rewrite.
+    assert done.question == (
+        f"{typed} (naar aanleiding van: Wat is de hoofdaanbeveling van de Rli? / "
+        "Welke brief noemt het kabinet?)"
+    )
+
+
 def test_a_rewrite_that_brings_a_figure_from_an_earlier_answer_is_not_used() -> None:
     from assistant.conversation import rewrite
-    from assistant.llm.backends import StreamChunk
-
-    class _Replies:
-        """A model that rewrites with a figure only the earlier *answer* holds (a fault the
-        real small model makes only by chance, so it is given here)."""
-
-        def stream_json(self, messages: Any, schema: Any) -> Any:
-            yield StreamChunk('{"question": "Waarom kost de kazerne 40 miljoen euro?"}', 50, 12)
 
     history = [_turn("Wat kost de kazerne?", "De kazerne kost 40 miljoen euro.")]
     done = rewrite(_Replies(), "Waarom zo duur?", history, budget_tokens=300, answer_words=40)  # type: ignore[arg-type]
@@ -189,3 +221,37 @@ def test_a_rewrite_that_brings_a_figure_from_an_earlier_answer_is_not_used() -> 
         _Replies(), "Waarom kost het 40 miljoen?", history, budget_tokens=300, answer_words=40
     )  # type: ignore[arg-type]
     assert kept.question == "Waarom kost de kazerne 40 miljoen euro?"
+
+
+@pytest.mark.slow
+def test_the_terminal_chat_understands_a_follow_up(small_settings: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(small_settings.data_dir),
+        "ASSISTANT_LLM_BACKEND": "embedded",
+        "ASSISTANT_LLM_EMBEDDED_MODEL": "qwen2.5-coder-0.5b",
+        "ASSISTANT_LLM_TEMPERATURE": "0",
+        "ASSISTANT_TOP_K": "3",
+        "ASSISTANT_MODEL_CACHE_DIR": str(small_settings.model_cache_dir),
+    }
+    typed = "Wat is de Actieagenda Sterk Bestuur?\nWie voert die uit?\nnieuw\nstop\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "chat"],
+        cwd=REPO,
+        env=env,
+        input=typed,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("vraag> ") == 4 and "Nieuw gesprek." in out
+    assert out.count("Opgevat als: ") == 1  # the follow-up only, not the first question
+    assert "herschrijven" in out  # its timings name the rewrite
+    assert "Bronnen (letterlijk, gecontroleerd):" in out or "Mogelijk relevante passages:" in out
