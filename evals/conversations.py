@@ -165,8 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--baseline", action="store_true", help="Also run CondensePlusContextChatEngine."
     )
+    parser.add_argument(
+        "--baseline-only",
+        action="store_true",
+        help="Run only the baseline, into --out/baseline; an assistant run already in --out "
+        "goes beside it in the table.",
+    )
     parser.add_argument("--out", type=Path, help="Run folder (default: evals/runs/<time>-conv).")
     args = parser.parse_args(argv)
+    if args.baseline_only and not args.out:
+        parser.error("--baseline-only needs --out (the run folder of the assistant's run).")
     try:
         settings = load_settings()
         turns = [
@@ -180,10 +188,14 @@ def main(argv: list[str] | None = None) -> int:
             print("error: no conversations match these options.", file=sys.stderr)
             return 2
         out = args.out or RUNS / (time.strftime("%Y%m%d-%H%M%S") + "-conv")
-        ours = run(turns, settings)
-        write_run(ours, out)
-        rows = [("assistant", ours)]
-        if args.baseline:
+        rows = []
+        if not args.baseline_only:
+            ours = run(turns, settings)
+            write_run(ours, out)
+            rows.append(("assistant", ours))
+        elif (out / "results.json").exists():
+            rows.append(("assistant", _loaded(out / "results.json")))
+        if args.baseline or args.baseline_only:
             theirs = run(turns, settings, system="baseline")
             write_run(theirs, out / "baseline")
             rows.append((BASELINE_LABEL, theirs))
@@ -195,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     print(f"\nreports: {out}")
     return 0
+
+
+def _loaded(path: Path) -> RunResult:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return RunResult(items=data["items"], summary=data["summary"], meta=data["meta"])
 
 
 def follow_up_table(rows: list[tuple[str, RunResult]]) -> str:
