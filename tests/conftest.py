@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,19 @@ SMALL_MODEL = {
     "llm_parallel": 1,
     "top_k": 4,
 }
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment for ``python -m assistant`` over a test index with the small model."""
+    return {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(settings.data_dir),
+        "ASSISTANT_LLM_BACKEND": "embedded",
+        "ASSISTANT_LLM_EMBEDDED_MODEL": "qwen2.5-coder-0.5b",
+        "ASSISTANT_LLM_TEMPERATURE": "0",
+        "ASSISTANT_TOP_K": "3",
+        "ASSISTANT_MODEL_CACHE_DIR": str(settings.model_cache_dir),
+    }
 
 
 def only_segment(bm25_dir: Path) -> Path:

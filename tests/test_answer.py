@@ -4,7 +4,6 @@ model in its llama.cpp server (temperature 0 so runs repeat)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from assistant.core.settings import Settings, load_settings
 from assistant.documents import DocumentTexts
 from assistant.index.manifest import read_document_text
 from assistant.types import Answer, Preview
-from tests.conftest import CORPUS, REPO, SMALL_MODEL, only_segment
+from tests.conftest import CORPUS, REPO, SMALL_MODEL, cli_env, only_segment
 
 pytestmark = pytest.mark.slow
 
@@ -135,15 +134,7 @@ def test_empty_index_says_run_ingest_first(make_settings: Any) -> None:
 
 
 def test_cli_prints_json_provenance(small_settings: Settings) -> None:
-    env = {
-        **os.environ,
-        "ASSISTANT_DATA_DIR": str(small_settings.data_dir),
-        "ASSISTANT_LLM_BACKEND": "embedded",
-        "ASSISTANT_LLM_EMBEDDED_MODEL": "qwen2.5-coder-0.5b",
-        "ASSISTANT_LLM_TEMPERATURE": "0",
-        "ASSISTANT_TOP_K": "3",
-        "ASSISTANT_MODEL_CACHE_DIR": str(small_settings.model_cache_dir),
-    }
+    env = cli_env(small_settings)
     result = subprocess.run(
         [
             sys.executable,

@@ -15,6 +15,7 @@ from assistant.core.text import count_tokens
 from assistant.index.manifest import read_document_text
 from assistant.types import Answer, Timings
 from evals.reference import load_items
+from tests.conftest import cli_env
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -225,19 +226,10 @@ def test_a_rewrite_that_brings_a_figure_from_an_earlier_answer_is_not_used() -> 
 
 @pytest.mark.slow
 def test_the_terminal_chat_understands_a_follow_up(small_settings: Any) -> None:
-    import os
     import subprocess
     import sys
 
-    env = {
-        **os.environ,
-        "ASSISTANT_DATA_DIR": str(small_settings.data_dir),
-        "ASSISTANT_LLM_BACKEND": "embedded",
-        "ASSISTANT_LLM_EMBEDDED_MODEL": "qwen2.5-coder-0.5b",
-        "ASSISTANT_LLM_TEMPERATURE": "0",
-        "ASSISTANT_TOP_K": "3",
-        "ASSISTANT_MODEL_CACHE_DIR": str(small_settings.model_cache_dir),
-    }
+    env = cli_env(small_settings)
     typed = "Wat is de Actieagenda Sterk Bestuur?\nWie voert die uit?\nnieuw\nstop\n"
     result = subprocess.run(
         [sys.executable, "-m", "assistant", "chat"],
