@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from llama_index.core.llms import ChatMessage, MessageRole
 
 from assistant.core.settings import Settings
-from assistant.core.text import count_tokens, detect_language, terms
+from assistant.core.text import clear_language, count_tokens, detect_language, terms
 from assistant.grounding import question_terms, related_terms, unsupported_figures
 from assistant.llm.backends import LLMBackend
 from assistant.prompting import render
@@ -152,17 +152,18 @@ def _refers_within(
 
 def conversation_text(history: Sequence[Answer], budget_tokens: int, answer_words: int) -> str:
     """The conversation for the rewrite, oldest first, as many of the last turns as fit
-    ``budget_tokens``; each earlier answer shortened to ``answer_words`` words (the rewrite
-    only needs to know what was talked about)."""
+    ``budget_tokens``. An earlier turn is its question and its verified quotes, shortened to
+    ``answer_words`` words (the rewrite only needs to know what was talked about): the model's
+    own words in an earlier answer are never a source, so they do not reach the new question."""
     turns: list[str] = []
     used = 0
     for earlier in reversed(history):
         asked = earlier.standalone_question or earlier.question
-        said = "(niet gevonden in de documenten)" if earlier.refused else earlier.text
+        said = _quoted(earlier)
         words = said.split()
         if len(words) > answer_words:
             said = " ".join(words[:answer_words]) + " ..."
-        turn = f"Vraag: {asked}\nAntwoord: {said}"
+        turn = f"Vraag: {asked}\nUit de documenten: {said}" if said else f"Vraag: {asked}"
         cost = count_tokens(turn)
         if turns and used + cost > budget_tokens:
             break
@@ -171,6 +172,12 @@ def conversation_text(history: Sequence[Answer], budget_tokens: int, answer_word
         turns.append(turn)
         used += cost
     return "\n\n".join(reversed(turns))
+
+
+def _quoted(earlier: Answer) -> str:
+    if earlier.refused:
+        return "(niet gevonden in de documenten)"
+    return " ".join(dict.fromkeys(quote.text for quote in earlier.quotes))
 
 
 @dataclass(frozen=True)
@@ -220,6 +227,17 @@ def rewrite(
         return _fallback(
             question, history, prompt_tokens, completion_tokens, f"it is no question ({standalone})"
         )
+    language = clear_language(question)
+    if language and clear_language(standalone) not in (language, None):
+        # The prompt's English example sometimes turns a Dutch follow-up into English (and
+        # "escalatiemodel" into "escalation model", which the search then misses).
+        return _fallback(
+            question,
+            history,
+            prompt_tokens,
+            completion_tokens,
+            f"it changed the language ({standalone})",
+        )
     brought = terms(standalone) - terms(question) - question_terms()
     if standalone.casefold() == question.strip().casefold() or not brought:
         # The question leans on the conversation (code decided so), but the model gave it back
@@ -242,6 +260,17 @@ def rewrite(
             completion_tokens,
             f"it added figures from an earlier answer ({standalone})",
         )
+    unquoted = answer_only_terms(standalone, question, history)
+    if unquoted:
+        # A word that only an earlier answer's own text holds (not the user's questions, not a
+        # verified quote) is the model's, and an earlier answer is never a source.
+        return _fallback(
+            question,
+            history,
+            prompt_tokens,
+            completion_tokens,
+            f"it brought words only an earlier answer holds ({', '.join(sorted(unquoted))})",
+        )
     wanted = {
         t
         for t in terms(question) - question_terms()
@@ -260,6 +289,18 @@ def rewrite(
             f"it dropped what the follow-up asks ({standalone})",
         )
     return Rewrite(standalone, prompt_tokens, completion_tokens)
+
+
+def answer_only_terms(standalone: str, question: str, history: Sequence[Answer]) -> set[str]:
+    """The terms the rewrite ``standalone`` added to ``question`` that stand in an earlier
+    answer's text but in none of the questions typed or understood and in none of the verified
+    quotes: the model's own words from an earlier answer."""
+    asked = " ".join([question, *(e.standalone_question or e.question for e in history)])
+    brought = terms(standalone) - terms(asked)
+    said = terms(" ".join(earlier.text for earlier in history))
+    quoted = terms(" ".join(quote.text for earlier in history for quote in earlier.quotes))
+    sources = terms(asked) | quoted
+    return {t for t in brought & said if not any(related_terms(t, s) for s in sources)}
 
 
 def _fallback(

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from assistant.conversation import conversation_text
-from assistant.core.text import count_tokens
+from assistant.conversation import answer_only_terms, conversation_text
+from assistant.core.text import count_tokens, terms
 from assistant.index.manifest import read_document_text
-from assistant.types import Answer, Timings
+from assistant.types import Answer, Quote, Timings
 from evals.reference import load_items
 from tests.conftest import cli_env
 
@@ -98,19 +98,51 @@ def test_how_often_the_rewrite_runs_on_standalone_and_on_follow_up_questions(
     assert len(caught) / len(follow_ups) >= 0.8, set(follow_ups) - set(caught)
 
 
+def _quote(text: str) -> Quote:
+    return Quote(text=text, document="d.md", title="D", page=None, start=0, end=len(text))
+
+
 def test_the_rewrite_sees_the_last_turns_within_its_budget() -> None:
     history = [
-        _turn(f"Vraag {n} over de Actieagenda Sterk Bestuur?", "Een antwoord. " * 200)
+        _turn(
+            f"Vraag {n} over de Actieagenda Sterk Bestuur?",
+            "Het model zegt iets. " * 50,
+            quotes=(_quote("Een zin uit het document. " * 40),),
+        )
         for n in range(50)
     ]
     history.append(_turn("Wat zegt de ROB?", "niets", refused=True))
     text = conversation_text(history, budget_tokens=300, answer_words=40)
     assert count_tokens(text) <= 300 + 20
-    assert text.endswith("Vraag: Wat zegt de ROB?\nAntwoord: (niet gevonden in de documenten)")
+    assert text.endswith(
+        "Vraag: Wat zegt de ROB?\nUit de documenten: (niet gevonden in de documenten)"
+    )
+    # The earlier turns show their verified quotes, never the model's own words.
+    assert "Een zin uit het document." in text and "Het model zegt" not in text
     assert "Vraag 49 " in text and "Vraag 0 " not in text  # the last turns, oldest first
     assert text.index("Vraag 48 ") < text.index("Vraag 49 ")
     # An earlier answer is shortened: the rewrite only needs to know what was talked about.
     assert all(len(part.split()) <= 60 for part in text.split("\n\n"))
+
+
+def test_words_only_an_earlier_answer_holds_are_caught_in_a_rewrite() -> None:
+    earlier = _turn(
+        "Hoe werkt het escalatiemodel Route 35?",
+        "Route 35 wordt geleid door de Nationale Coördinator, met een noodrem.",
+        quotes=(_quote("Route 35 is een escalatiemodel voor de regionale energiestrategieën."),),
+    )
+    question = "Wie voert dat uit?"
+    # From the typed questions and the verified quote: nothing to catch.
+    assert not answer_only_terms(
+        "Wie voert het escalatiemodel Route 35 voor de energiestrategieën uit?",
+        question,
+        [earlier],
+    )
+    # "Nationale Coördinator" and "noodrem" stand only in the model's own answer text.
+    caught = answer_only_terms(
+        "Wie voert de noodrem van de Nationale Coördinator in Route 35 uit?", question, [earlier]
+    )
+    assert caught == terms("noodrem Nationale Coördinator"), caught
 
 
 @pytest.mark.slow

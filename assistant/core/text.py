@@ -94,8 +94,14 @@ def terms(text: str) -> set[str]:
 
 def detect_language(text: str) -> str:
     """``nl`` or ``en``, by which language's function words the text uses more (default nl)."""
+    return clear_language(text) or "nl"
+
+
+def clear_language(text: str) -> str | None:
+    """``nl`` or ``en`` when one language's function words outnumber the other's; None when
+    the text does not tell ("Why?", "Hoeveel?")."""
     words = _LATIN_WORD.findall(text.lower())
     dutch, english = stopwords()
     nl = sum(w in dutch for w in words)
     en = sum(w in english for w in words)
-    return "en" if en > nl else "nl"
+    return "en" if en > nl else "nl" if nl > en else None
