@@ -85,9 +85,7 @@ def main() -> int:
             for role, text in (("user", earlier.question), ("assistant", earlier.text))
         )
         started = time.perf_counter()
-        theirs = backend.llm.complete(
-            condense.format(chat_history=chat_history, question=question)
-        )
+        theirs = backend.llm.complete(condense.format(chat_history=chat_history, question=question))
         theirs_s = time.perf_counter() - started
         usage = (theirs.raw or {}).get("usage") if isinstance(theirs.raw, dict) else None
         rows.append(

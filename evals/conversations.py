@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "--baseline-only",
         action="store_true",
         help="Run only the baseline, into --out/baseline; an assistant run already in --out "
-        "goes beside it in the table.",
+        "goes beside it in the table (and a later assistant run into --out finds it there).",
     )
     parser.add_argument("--out", type=Path, help="Run folder (default: evals/runs/<time>-conv).")
     args = parser.parse_args(argv)
@@ -199,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             theirs = run(turns, settings, system="baseline")
             write_run(theirs, out / "baseline")
             rows.append((BASELINE_LABEL, theirs))
+        elif (out / "baseline" / "results.json").exists():  # a --baseline-only run before
+            rows.append((BASELINE_LABEL, _loaded(out / "baseline" / "results.json")))
     except (AssistantError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -221,6 +221,12 @@ class _Replies:
         ("Het kabinet neemt de hoofdaanbeveling ter harte.", "no question"),  # it answered
         ("Aan wie was de brief precies gericht?", "back as typed"),  # "die" -> "de" only
         ("Wat is de hoofdaanbeveling van de Rli?", "dropped what the follow-up asks"),
+        ("To whom was the letter addressed exactly?", "changed the language"),
+        # "secretarissen-generaal" stands only in the earlier answer's own text, no quote.
+        (
+            "Aan wie was de brief van de secretarissen-generaal precies gericht?",
+            "only an earlier answer holds",
+        ),
     ],
 )
 def test_a_rewrite_that_is_no_standalone_question_gives_way_to_the_typed_questions(
@@ -245,7 +251,8 @@ def test_a_rewrite_that_is_no_standalone_question_gives_way_to_the_typed_questio
 def test_a_rewrite_that_brings_a_figure_from_an_earlier_answer_is_not_used() -> None:
     from assistant.conversation import rewrite
 
-    history = [_turn("Wat kost de kazerne?", "De kazerne kost 40 miljoen euro.")]
+    said = "De kazerne kost 40 miljoen euro."
+    history = [_turn("Wat kost de kazerne?", said, quotes=(_quote(said),))]
     done = rewrite(_Replies(), "Waarom zo duur?", history, budget_tokens=300, answer_words=40)  # type: ignore[arg-type]
     # Not used; the follow-up is joined to the question before it (the user's own words).
     assert done.question == "Waarom zo duur? (naar aanleiding van: Wat kost de kazerne?)"
