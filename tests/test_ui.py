@@ -103,6 +103,21 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def _shot_at(page: Any, element: Any, name: str) -> None:
+    """A screenshot with ``element`` at the top of the chat. Not full-page: resizing the page
+    for it makes Gradio scroll the chat back to its last line."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1400, "height": 1300})
+    page.wait_for_timeout(500)
+    # The question asked just above it is in the picture too (its row comes before).
+    element.evaluate(
+        "el => { const row = el.closest('[class*=message-row]');"
+        " ((row && row.previousElementSibling) || el).scrollIntoView({block: 'start'}); }"
+    )
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
 def _ask(page: Any, question: str) -> None:
     page.fill("#question textarea", question)
     page.click("#send")
@@ -202,8 +217,7 @@ def test_a_follow_up_is_understood_in_its_conversation_and_a_new_one_starts_clea
     _finished(page, 1)
     _ask(page, FOLLOW_UP)
     second = _finished(page, 2)
-    second.locator(".ba-understood").scroll_into_view_if_needed()
-    _shot(page, "10-conversation-follow-up")
+    _shot_at(page, second.locator(".ba-understood"), "10-conversation-follow-up")
     understood = second.locator(".ba-understood").inner_text()
     assert understood.startswith("Opgevat als: ") and understood != f"Opgevat als: {FOLLOW_UP}"
     if "ba-answer" in second.get_attribute("class"):
