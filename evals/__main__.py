@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         "the same embedder and model; the report puts both side by side.",
     )
     parser.add_argument(
+        "--baseline-only",
+        action="store_true",
+        help="Run only the baseline, into --out/baseline, beside the assistant's run already in "
+        "--out (the baseline takes about twice as long; this way it can run on its own).",
+    )
+    parser.add_argument(
         "--judge",
         metavar="MODEL",
         help="Also score answers with llama-index's CorrectnessEvaluator using this Ollama model "
@@ -82,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         help="TOML with metric limits; crossing one makes the exit code 1.",
     )
     args = parser.parse_args(argv)
-    if (args.baseline or args.judge) and args.retrieval_only:
+    if (args.baseline or args.baseline_only or args.judge) and args.retrieval_only:
         parser.error("--baseline and --judge need answers; leave out --retrieval-only.")
+    if args.baseline_only and not (args.out and (args.out / "results.json").exists()):
+        parser.error("--baseline-only needs --out: the folder of an assistant run (results.json).")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     overrides: dict[str, object] = {}
@@ -125,13 +133,33 @@ def _run(
         from evals.judge import Judge
 
         judge = Judge(settings, args.judge)
-    run = evaluate(items, settings, retrieval_only=args.retrieval_only, judge=judge)
-    write_run(run, out)  # kept even if the baseline below fails
+    # Each answer is kept as it comes (``partial.jsonl``): a run stopped halfway goes on where
+    # it stopped when started again with the same --out.
+    if args.baseline_only:
+        saved = load_run(out)
+        run = RunResult(items=saved["items"], summary=saved["summary"], meta=saved["meta"])
+        items = [item for item in items if item.id in {i["id"] for i in saved["items"]}]
+    else:
+        run = evaluate(
+            items,
+            settings,
+            retrieval_only=args.retrieval_only,
+            judge=judge,
+            checkpoint=out / "partial.jsonl",
+        )
+        write_run(run, out)  # kept even if the baseline below fails
     baseline = None
-    if args.baseline:
+    if args.baseline or args.baseline_only:
         from evals.baseline import LABEL, Baseline
 
-        baseline = evaluate(items, settings, system=Baseline(settings), label=LABEL, judge=judge)
+        baseline = evaluate(
+            items,
+            settings,
+            system=Baseline(settings),
+            label=LABEL,
+            judge=judge,
+            checkpoint=out / "baseline" / "partial.jsonl",
+        )
         write_run(baseline, out / "baseline")
     return run, baseline
 

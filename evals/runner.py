@@ -101,16 +101,28 @@ def evaluate(
     system: Callable[[Item], Outcome] | None = None,
     label: str = "assistant",
     judge: Callable[[str, str, str], dict[str, Any]] | None = None,
+    checkpoint: Path | None = None,
 ) -> RunResult:
     """Run ``system`` (default: the assistant's public API) on every item and score it, with a
-    progress bar and the time left on stderr. ``retrieval_only`` skips the answers (tuning)."""
+    progress bar and the time left on stderr. ``retrieval_only`` skips the answers (tuning).
+
+    With ``checkpoint`` (a JSON-lines file) every scored item is appended as it is done, and
+    items already there for the same system and settings are not asked again: a run of an hour
+    that is stopped (Ctrl-C, a closed laptop) goes on where it stopped."""
     embedder = build_embedder(settings)
     run_item = system or partial(
         _assistant_outcome, settings=settings, retrieval_only=retrieval_only
     )
+    stamp = {"system": label, "settings_hash": settings.hash(), "retrieval_only": retrieval_only}
+    done = _checkpointed(checkpoint, stamp) if checkpoint else {}
+    if done:
+        log.warning("%s: %d items already done, asking the other ones", checkpoint, len(done))
     results = []
     started = time.perf_counter()
     for item in tqdm(items, desc=f"Evaluatie ({label})", unit="vraag", disable=not progress):
+        if item.id in done:
+            results.append(done[item.id])
+            continue
         try:
             outcome = run_item(item)
         except AssistantError as exc:
@@ -119,6 +131,9 @@ def evaluate(
             log.warning("%s: %s", item.id, exc)
             outcome = Outcome(rank=None, answer="", refused=True, refusal_reason=f"error: {exc}")
         results.append(_score(item, outcome, embedder, judge))
+        if checkpoint:
+            with checkpoint.open("a", encoding="utf-8") as out:
+                out.write(json.dumps({**stamp, "result": results[-1]}, ensure_ascii=False) + "\n")
     meta = {
         "system": label,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -132,6 +147,23 @@ def evaluate(
         "backend": results[0]["backend"] if results else None,
     }
     return RunResult(items=results, summary=summarize(results), meta=meta)
+
+
+def _checkpointed(path: Path, stamp: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The results in the checkpoint ``path`` made by the same system and settings, by id. A
+    line cut off by a kill in mid-write is skipped (that item is asked again)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return {}
+    done = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if all(record.get(key) == value for key, value in stamp.items()):
+            done[record["result"]["id"]] = record["result"]
+    return done
 
 
 def retrieval_rank(item: Item, question: str, settings: Settings) -> int | None:
