@@ -249,7 +249,7 @@ def rewrite(
             completion_tokens,
             "it gave the follow-up back as typed",
         )
-    asked = " ".join([question, *(e.standalone_question or e.question for e in history)])
+    asked = _asked(question, history)
     if unsupported_figures(standalone, asked):
         # A figure the user never typed came from an earlier answer: an earlier answer is
         # never a source, so it must not slip into the question either.
@@ -295,12 +295,17 @@ def answer_only_terms(standalone: str, question: str, history: Sequence[Answer])
     """The terms the rewrite ``standalone`` added to ``question`` that stand in an earlier
     answer's text but in none of the questions typed or understood and in none of the verified
     quotes: the model's own words from an earlier answer."""
-    asked = " ".join([question, *(e.standalone_question or e.question for e in history)])
+    asked = _asked(question, history)
     brought = terms(standalone) - terms(asked)
     said = terms(" ".join(earlier.text for earlier in history))
     quoted = terms(" ".join(quote.text for earlier in history for quote in earlier.quotes))
     sources = terms(asked) | quoted
     return {t for t in brought & said if not any(related_terms(t, s) for s in sources)}
+
+
+def _asked(question: str, history: Sequence[Answer]) -> str:
+    """Every question of the conversation as typed or understood: what the user said."""
+    return " ".join([question, *(e.standalone_question or e.question for e in history)])
 
 
 def _fallback(

@@ -155,8 +155,13 @@ def _checkpointed(path: Path, stamp: dict[str, Any]) -> dict[str, dict[str, Any]
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         return {}
+    text = path.read_text(encoding="utf-8")
+    if text and not text.endswith("\n"):
+        # End the cut-off line, or the next item appended would be glued to it and lost.
+        with path.open("a", encoding="utf-8") as out:
+            out.write("\n")
     done = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         try:
             record = json.loads(line)
         except ValueError:

@@ -38,6 +38,10 @@ def test_a_stopped_run_goes_on_where_it_stopped(
     run = evaluate(items, settings, system=second, label="t", checkpoint=checkpoint, progress=False)
     assert second.asked == [items[2].id, items[3].id]
     assert [result["id"] for result in run.items] == [item.id for item in items]
+    # The item asked after the cut-off line was kept on a line of its own.
+    third = _Counting()
+    evaluate(items, settings, system=third, label="t", checkpoint=checkpoint, progress=False)
+    assert third.asked == []
     # Another system or other settings start from scratch.
     other = _Counting()
     evaluate(items[:2], settings, system=other, label="u", checkpoint=checkpoint, progress=False)
