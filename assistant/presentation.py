@@ -43,6 +43,9 @@ CSS = """
 .ba-passage mark { background: #ffe58a; color: inherit; }
 .ba-status-problem { color: #b00020; font-weight: 600; }
 .ba-understood { font-size: 0.85em; color: #555; font-style: italic; margin-bottom: 0.4em; }
+.ba-ocr { display: inline-block; font-size: 0.75em; font-weight: 600; color: #6b3a00;
+  background: #fff1d6; border: 1px solid #d9a441; border-radius: 3px; padding: 0 0.35em; }
+.ba-details { font-size: 0.85em; color: #444; margin: 0.2em 0; }
 """
 
 
@@ -58,7 +61,8 @@ def _where(title: str, page: int | None, heading: str | None = None) -> str:
 def quote_label(number: int, quote: Quote) -> str:
     """Plain text naming a quote in a list: ``[2] Title, p. 4: "begin of the quote..."``."""
     snippet = quote.text if len(quote.text) <= 60 else quote.text[:57].rstrip() + "..."
-    return f"[{number}] {_where(quote.title, quote.page, quote.heading)}: “{snippet}”"
+    ocr = " (OCR)" if quote.machine_read else ""
+    return f"[{number}] {_where(quote.title, quote.page, quote.heading)}{ocr}: “{snippet}”"
 
 
 def quote_choices(answers: Sequence[Answer | None], index: int | None) -> list[tuple[str, str]]:
@@ -137,11 +141,18 @@ def answer_html(answer: Answer) -> str:
 
 
 def _quote_item(quote: Quote) -> str:
-    where = _where(quote.title, quote.page, quote.heading)
+    where = _where(quote.title, quote.page, quote.heading) + _sender(quote)
     return (
         f"<li><blockquote class='ba-quote'>{escape(quote.text)}</blockquote>"
-        f"<span class='ba-cite'>{escape(where)}</span></li>"
+        f"<span class='ba-cite'>{escape(where)}</span>{ocr_badge(quote)}</li>"
     )
+
+
+def _sender(quote: Quote) -> str:
+    """An e-mail's sender and date after its subject: who wrote this, and when."""
+    details = dict(quote.details)
+    parts = [details[k] for k in ("Van", "Datum") if k in details]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _passage_item(passage: Passage) -> str:
@@ -173,6 +184,25 @@ def note_html(text: str) -> str:
     return f"<p><i>{escape(text)}</i></p>"
 
 
+def ocr_badge(quote: Quote) -> str:
+    """The mark of a quote read by OCR from a scan (the reader should know it is machine-read)."""
+    if not quote.machine_read:
+        return ""
+    return " <span class='ba-ocr' title='Machinaal gelezen van een scan (OCR)'>OCR</span>"
+
+
+def details_html(quote: Quote) -> str:
+    """An e-mail's sender, recipients and date (or other labelled facts) under its title."""
+    if not quote.details:
+        return ""
+    rows = "".join(
+        f"<span><b>{escape(label)}:</b> {escape(value)}</span><br>"
+        for label, value in quote.details
+        if label != "Onderwerp"
+    )
+    return f"<p class='ba-details'>{rows}</p>"
+
+
 def passage_html(document_text: str, quote: Quote, source_text: str | None = None) -> str:
     """The text around a quote with the quoted span highlighted (``document_text`` is the clean
     text the quote's offsets refer to), and where the quote stands in the file's own text
@@ -186,10 +216,18 @@ def passage_html(document_text: str, quote: Quote, source_text: str | None = Non
         " (voetnoot)" if quote.footnote else ""
     )
     html = (
-        f"<p><b>{escape(where)}</b></p>"
-        f"<div class='ba-passage'>{escape(before)}<mark>{escape(quoted)}</mark>"
-        f"{escape(after)}</div>"
+        f"<p><b>{escape(where)}</b>{ocr_badge(quote)}</p>"
+        + details_html(quote)
+        + (
+            f"<div class='ba-passage'>{escape(before)}<mark>{escape(quoted)}</mark>"
+            f"{escape(after)}</div>"
+        )
     )
+    if quote.machine_read and quote.page is not None:
+        html += (
+            f"<p class='ba-ocr-note'><i>Deze tekst is machinaal gelezen (OCR) van een scan: "
+            f"controleer hem op pagina {quote.page} van het origineel.</i></p>"
+        )
     if source_text is not None and quote.source_start is not None and quote.source_end is not None:
         page = f", pagina {quote.page}" if quote.page is not None else ""
         html += (

@@ -39,6 +39,9 @@ def _quotes(answer: Answer) -> list[dict[str, Any]]:
             "source_start": q.source_start,
             "source_end": q.source_end,
             "footnote": q.footnote,
+            # Read by OCR from a scan: check it against the page of the original.
+            "ocr": q.machine_read,
+            "details": dict(q.details),
         }
         for number, q in enumerate(answer.quotes, start=1)
     ]
@@ -87,6 +90,9 @@ def export_markdown(answer: Answer) -> str:
             where = quote["title"] + (f", p. {quote['page']}" if quote["page"] is not None else "")
             where += f", § {quote['section']}" if quote["section"] else ""
             where += ", voetnoot" if quote["footnote"] else ""
+            where += ", OCR (machinaal gelezen van een scan)" if quote["ocr"] else ""
+            details = quote["details"].items()
+            where += "".join(f", {k.lower()}: {v}" for k, v in details if k != "Onderwerp")
             span = (
                 f"tekens {quote['source_start']}–{quote['source_end']} van de brontekst"
                 if quote["source_start"] is not None

@@ -40,6 +40,10 @@ class Quote:
     source_end: int | None = None
     #: The quote stands in a footnote of the document.
     footnote: bool = False
+    #: The quote's page was read by OCR from a scan: the reader should know it is machine-read.
+    machine_read: bool = False
+    #: Labelled facts about the document shown with the quote (an e-mail's sender and date).
+    details: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,8 @@ def verify_quotes(
                 source_start=in_source.start,
                 source_end=in_source.end,
                 footnote=stored.text.in_footnote(span.start),
+                machine_read=stored.text.is_machine_read(span.start),
+                details=stored.text.details,
             )
         )
     return quotes, rejected

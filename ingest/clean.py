@@ -37,6 +37,7 @@ from assistant.index.records import (
     CleanDocument,
     HeadingSpan,
     PageSpan,
+    ReadPage,
     SourceText,
 )
 from assistant.index.source import Alignment
@@ -201,6 +202,12 @@ def _clean(document: LoadedDocument, vocabulary: frozenset[str]) -> CleanDocumen
         headings=tuple(headings),
         footnotes=tuple(footnotes),
         source=SourceText(source, tuple(source_pages), skips(lines), tuple(anchors)),
+        machine_read=tuple(
+            ReadPage(s.page, s.confidence or 0.0)
+            for s in document.segments
+            if s.machine_read and s.page is not None
+        ),
+        details=document.details,
     )
 
 

@@ -1,4 +1,5 @@
-"""Load a file into text segments: PDF, DOCX, HTML, Markdown and plain text.
+"""Load a file into text segments: PDF (OCR for scanned pages), DOCX, HTML, Markdown, plain
+text, OpenDocument, e-mail and images (OCR).
 
 Each loader returns the document as a sequence of :class:`Segment` s (a PDF page, a paragraph, a
 heading), so that later stages can keep page numbers and headings. Every failure is translated
@@ -20,7 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.core.errors import DocumentError, UnsupportedFormatError
+from ingest.ocr import OcrSettings, OcrWork
 
+#: Part of every document's content key: 2 reads scanned PDF pages by OCR (they were empty).
+LOADER_VERSION = "2"
 #: File suffix -> format name.
 FORMATS: dict[str, str] = {
     ".pdf": "pdf",
@@ -32,11 +36,22 @@ FORMATS: dict[str, str] = {
     ".markdown": "markdown",
     ".txt": "text",
     ".text": "text",
+    ".odt": "odf",
+    ".ods": "odf",
+    ".odp": "odf",
+    ".eml": "email",
+    ".msg": "email",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".tif": "image",
+    ".tiff": "image",
 }
 _HINTS: dict[str, str] = {
     ".doc": "Save it as .docx (Word: File > Save As) and ingest that file.",
     ".rtf": "Save it as .docx or .txt and ingest that file.",
-    ".odt": "Save it as .docx or .pdf and ingest that file.",
+    ".xlsx": "Save it as .ods or .pdf and ingest that file.",
+    ".pptx": "Save it as .odp or .pdf and ingest that file.",
 }
 #: A DOCX is a zip; refuse archives that would expand past this many times the size limit.
 _ZIP_EXPANSION_LIMIT = 20
@@ -50,6 +65,18 @@ class Segment:
     text: str
     page: int | None = None
     heading_level: int | None = None
+    #: The text was read by OCR from an image of the page, not taken from a text layer.
+    machine_read: bool = False
+    #: Tesseract's mean word confidence (0-100) for a machine-read page.
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to an e-mail: ingested as a document of its own, linked to the message."""
+
+    name: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -60,6 +87,17 @@ class LoadedDocument:
     format: str
     title: str
     segments: tuple[Segment, ...]
+    #: Labelled facts about the document shown with its quotes, such as an e-mail's
+    #: ("Van", "A <a@x.nl>"), ("Aan", ...), ("Datum", "12 maart 2024").
+    details: tuple[tuple[str, str], ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    #: Pages Tesseract read in this load (not taken from the OCR cache), and its seconds.
+    ocr_read: int = 0
+    ocr_seconds: float = 0.0
+
+    @property
+    def machine_read_pages(self) -> tuple[Segment, ...]:
+        return tuple(s for s in self.segments if s.machine_read)
 
 
 def supported_suffixes() -> list[str]:
@@ -74,8 +112,12 @@ def title_from_filename(path: Path) -> str:
     return words[:1].upper() + words[1:]
 
 
-def load_document(path: Path, *, max_bytes: int) -> LoadedDocument:
-    """Read ``path`` into segments; raise DocumentError with the reason when it cannot be read."""
+def load_document(path: Path, *, max_bytes: int, ocr: OcrSettings | None = None) -> LoadedDocument:
+    """Read ``path`` into segments; raise DocumentError with the reason when it cannot be read.
+
+    ``ocr``: how scanned pages and images are read (default: ``OcrSettings()``, no cache).
+    """
+    ocr = ocr or OcrSettings()
     suffix = path.suffix.lower()
     fmt = FORMATS.get(suffix)
     if fmt is None:
@@ -85,17 +127,57 @@ def load_document(path: Path, *, max_bytes: int) -> LoadedDocument:
             hint=_HINTS.get(suffix, f"Supported types: {', '.join(supported_suffixes())}."),
         )
     check_size(path, max_bytes)
-    loader = {
-        "pdf": _load_pdf,
-        "docx": _load_docx,
-        "html": _load_html,
-        "markdown": _load_markdown,
-        "text": _load_text,
-    }[fmt]
-    title, segments = loader(path, max_bytes)
-    if not any(s.text.strip() for s in segments):
-        raise DocumentError(path, "no text found in the file", hint="Check that it is not blank.")
-    return LoadedDocument(path=path, format=fmt, title=title, segments=tuple(segments))
+    if fmt == "email":
+        from ingest.mail import load_eml, load_msg
+
+        loaded = (load_msg if suffix == ".msg" else load_eml)(path, max_bytes)
+        _require_text(path, loaded.segments, fmt)
+        return loaded
+    work = OcrWork()
+    if fmt == "pdf":
+        from ingest.pdf import load_pdf
+
+        title, segments, work = load_pdf(path, ocr)
+    elif fmt == "image":
+        from ingest.scans import load_image
+
+        title, segments, work = load_image(path, ocr)
+    else:
+        loader = {
+            "docx": _load_docx,
+            "html": _load_html,
+            "markdown": _load_markdown,
+            "text": _load_text,
+            "odf": _load_odf,
+        }[fmt]
+        title, segments = loader(path, max_bytes)
+    _require_text(path, segments, fmt)
+    return LoadedDocument(
+        path=path,
+        format=fmt,
+        title=title,
+        segments=tuple(segments),
+        ocr_read=work.read,
+        ocr_seconds=work.seconds,
+    )
+
+
+def _require_text(path: Path, segments: Sequence[Segment], fmt: str) -> None:
+    if any(s.text.strip() for s in segments):
+        return
+    if fmt == "image" or any(s.machine_read for s in segments):
+        raise DocumentError(
+            path,
+            "OCR found no text on the page(s): a photo, a drawing or a blank scan",
+            hint="Nothing to index; if it does hold text, scan it again at 300 DPI.",
+        )
+    raise DocumentError(path, "no text found in the file", hint="Check that it is not blank.")
+
+
+def _load_odf(path: Path, max_bytes: int) -> tuple[str, list[Segment]]:
+    from ingest.odf import load_odf
+
+    return load_odf(path, max_bytes)
 
 
 def check_size(path: Path, max_bytes: int) -> int:
@@ -113,53 +195,6 @@ def check_size(path: Path, max_bytes: int) -> int:
             hint="Split the file, or raise ASSISTANT_MAX_FILE_MB.",
         )
     return size
-
-
-# --- PDF -----------------------------------------------------------------------------------------
-def _load_pdf(path: Path, max_bytes: int) -> tuple[str, list[Segment]]:
-    import pypdf
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
-
-    try:
-        reader = pypdf.PdfReader(path)
-        if reader.is_encrypted:
-            # Many PDFs are "encrypted" with an empty user password only to restrict printing.
-            try:
-                unlocked = reader.decrypt("")
-            except Exception as exc:  # pypdf raises several types for unsupported ciphers
-                raise _encrypted(path) from exc
-            if not unlocked:
-                raise _encrypted(path)
-        pages = [page.extract_text() or "" for page in reader.pages]
-        meta_title = reader.metadata.title if reader.metadata else None
-    except DocumentError:
-        raise
-    except FileNotDecryptedError as exc:
-        raise _encrypted(path) from exc
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError, AssertionError) as exc:
-        raise DocumentError(
-            path,
-            f"not a readable PDF ({type(exc).__name__}: {exc})",
-            hint="The file may be truncated or damaged; export it again from the source.",
-        ) from exc
-    if not any(p.strip() for p in pages):
-        raise DocumentError(
-            path,
-            f"the PDF has no text layer ({len(pages)} page(s) of images, probably scanned): "
-            "it needs OCR",
-            hint="Run OCR first (for example `ocrmypdf in.pdf out.pdf`) and ingest the result.",
-        )
-    title = str(meta_title).strip() if meta_title and str(meta_title).strip() else None
-    segments = [Segment(text=text, page=number) for number, text in enumerate(pages, start=1)]
-    return title or title_from_filename(path), segments
-
-
-def _encrypted(path: Path) -> DocumentError:
-    return DocumentError(
-        path,
-        "the PDF is encrypted (password protected)",
-        hint="Remove the password (open it and print or export to a new PDF), then ingest again.",
-    )
 
 
 # --- DOCX ----------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ import re
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,88 +31,17 @@ from assistant.index.lock import exclusive
 from assistant.index.manifest import DocumentRecord, Manifest, write_document_text
 from assistant.index.storage import ensure_space, space_needed, writing_to
 from assistant.index.store import ChunkStore
+from ingest import attachments
 from ingest.chunk import chunk_document
 from ingest.clean import CLEANER_VERSION, audit, clean_document
-from ingest.load import check_size, load_document
+from ingest.load import LOADER_VERSION, LoadedDocument, check_size, load_document
+from ingest.ocr import OcrSettings
+from ingest.report import FileFailure, IngestReport, Tally, UncertainPage, UnmappedSentence
 
 log = logging.getLogger(__name__)
 
 #: Part of every document's content key: a new cleaner or chunker re-ingests all documents.
-PIPELINE_VERSION = f"clean{CLEANER_VERSION}-chunk{CHUNKER_VERSION}"
-
-
-@dataclass(frozen=True)
-class FileFailure:
-    """A file that could not be ingested, and why."""
-
-    path: str
-    reason: str
-    hint: str | None = None
-
-
-@dataclass(frozen=True)
-class UnmappedSentence:
-    """A sentence of a document's clean text that is not one contiguous passage of its source
-    (see ``clean.audit``); quotes from it are rejected."""
-
-    path: str
-    page: int | None
-    text: str
-
-
-@dataclass(frozen=True)
-class IngestReport:
-    """What one ingestion run did."""
-
-    added: tuple[str, ...] = ()
-    updated: tuple[str, ...] = ()
-    unchanged: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    failed: tuple[FileFailure, ...] = ()
-    chunks_written: int = 0
-    documents_total: int = 0
-    chunks_total: int = 0
-    seconds: float = 0.0
-    #: Documents cleaned in this run and checked sentence by sentence against their source.
-    audited: int = 0
-    unmapped: tuple[UnmappedSentence, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def summary(self) -> str:
-        lines = [
-            f"Documents: {len(self.added)} added, {len(self.updated)} updated, "
-            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
-            f"{len(self.failed)} failed.",
-            f"Index: {self.documents_total} documents, {self.chunks_total} chunks "
-            f"({self.chunks_written} chunks written in this run), {self.seconds:.1f} s.",
-        ]
-        if self.audited:
-            lines.append(
-                f"Source check: {self.audited} documents cleaned, {len(self.unmapped)} sentences "
-                "not found as one passage of their source."
-            )
-        for failure in self.failed:
-            hint = f"\n      -> {failure.hint}" if failure.hint else ""
-            lines.append(f"  FAILED {failure.path}: {failure.reason}{hint}")
-        for sentence in self.unmapped:
-            page = f" p. {sentence.page}" if sentence.page else ""
-            lines.append(f"  UNMAPPED {sentence.path}{page}: {sentence.text[:160]}")
-        return "\n".join(lines)
-
-
-@dataclass
-class _Tally:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    failed: list[FileFailure] = field(default_factory=list)
-    chunks_written: int = 0
-    audited: int = 0
-    unmapped: list[UnmappedSentence] = field(default_factory=list)
+PIPELINE_VERSION = f"load{LOADER_VERSION}-clean{CLEANER_VERSION}-chunk{CHUNKER_VERSION}"
 
 
 def ingest(
@@ -146,7 +74,7 @@ def ingest(
         embedder = embedder or build_embedder(settings)
         manifest = open_manifest(settings, embedder)
         store = ChunkStore(settings, embedder)
-        tally = _Tally()
+        tally = Tally()
         files, missing = _discover(paths)
         tally.failed.extend(missing)
         seen: set[str] = set()
@@ -176,7 +104,25 @@ def ingest(
             seconds=time.perf_counter() - started,
             audited=tally.audited,
             unmapped=tuple(tally.unmapped),
+            ocr_pages=tally.ocr_pages,
+            ocr_cached=tally.ocr_cached,
+            ocr_seconds=tally.ocr_seconds,
+            uncertain=tuple(tally.uncertain),
+            skipped_attachments=tuple(tally.skipped_attachments),
         )
+
+
+def ocr_settings(settings: Settings, *, progress: bool = False) -> OcrSettings:
+    """How this index reads scans (the OCR cache lives beside the index, outside a rebuild)."""
+    return OcrSettings(
+        language=settings.ocr_language,
+        dpi=settings.ocr_dpi,
+        max_pages=settings.ocr_max_pages,
+        max_pixels=int(settings.ocr_max_megapixels * 1_000_000),
+        min_confidence=settings.ocr_min_confidence,
+        cache_dir=settings.data_dir / "ocr-cache",
+        progress=progress,
+    )
 
 
 def remove_documents(
@@ -195,7 +141,7 @@ def remove_documents(
                 hint="Run `python -m ingest --status` to list the documents and their ids.",
             )
         store = ChunkStore(settings, embedder or build_embedder(settings))
-        tally = _Tally()
+        tally = Tally()
         interrupted = _begin_run(layout)
         for doc_id in document_ids:
             _remove(doc_id, manifest, store, layout, tally)
@@ -231,8 +177,12 @@ def _ingest_file(
     embedder: BaseEmbedding,
     manifest: Manifest,
     store: ChunkStore,
-    tally: _Tally,
+    tally: Tally,
     progress: bool,
+    *,
+    message: LoadedDocument | None = None,
+    parent: str | None = None,
+    depth: int = 0,
 ) -> None:
     max_bytes = int(settings.max_file_mb * 2**20)
     data = _read_limited(path, max_bytes)
@@ -241,7 +191,10 @@ def _ingest_file(
     if previous is not None and previous.content_key == key:
         tally.unchanged.append(str(path))
         return
-    loaded = load_document(path, max_bytes=max_bytes)
+    loaded = load_document(path, max_bytes=max_bytes, ocr=ocr_settings(settings, progress=progress))
+    if message is not None:
+        loaded = attachments.as_attachment_of(loaded, message, path.name)
+    _count_ocr(loaded, settings, tally)
     clean = clean_document(loaded)
     tally.audited += 1
     tally.unmapped.extend(UnmappedSentence(str(path), page, text) for page, text in audit(clean))
@@ -250,6 +203,12 @@ def _ingest_file(
     )
     if not chunks:
         raise DocumentError(path, "no text left after cleaning", hint="Check the file's content.")
+    # Attachments go in before their message's record: a run killed in between redoes the
+    # message (it has no record), and the attachments already in are found unchanged.
+    if loaded.attachments or previous is not None:
+        _ingest_attachments(
+            path, doc_id, loaded, settings, embedder, manifest, store, tally, progress, depth
+        )
     # Refuse before embedding and before the old version's record is dropped: a disk that runs
     # full in the middle of Chroma's write is worse (see ingest/storage.py).
     ensure_space(
@@ -292,6 +251,7 @@ def _ingest_file(
             pages=len(clean.pages) or None,
             size_bytes=len(data),
             ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            parent=parent,
         )
         manifest.save()
     except Exception:
@@ -299,6 +259,67 @@ def _ingest_file(
         raise
     tally.chunks_written += len(chunks)
     (tally.updated if previous is not None else tally.added).append(str(path))
+
+
+def _ingest_attachments(
+    path: Path,
+    doc_id: str,
+    loaded: LoadedDocument,
+    settings: Settings,
+    embedder: BaseEmbedding,
+    manifest: Manifest,
+    store: ChunkStore,
+    tally: Tally,
+    progress: bool,
+    depth: int,
+) -> None:
+    """Ingest a message's attachments as documents linked to it; drop those it no longer has."""
+    layout = IndexLayout(settings.index_dir)
+    wanted: set[str] = set()
+    if loaded.attachments and depth < attachments.MAX_DEPTH:
+        tally.skipped_attachments.extend(
+            f"{path.name}: {name}" for name in attachments.skipped(loaded.attachments)
+        )
+        for saved in attachments.save(layout.attachments, doc_id, loaded.attachments):
+            child = document_id(saved.path, settings.corpus_dir)
+            wanted.add(child)
+            try:
+                _ingest_file(
+                    saved.path,
+                    child,
+                    settings,
+                    embedder,
+                    manifest,
+                    store,
+                    tally,
+                    progress,
+                    message=loaded,
+                    parent=doc_id,
+                    depth=depth + 1,
+                )
+            except DocumentError as exc:
+                name = f"{path} (bijlage {saved.name})"
+                tally.failed.append(FileFailure(name, exc.reason, exc.hint))
+    for child_id in _children(manifest, doc_id) - wanted:
+        _remove(child_id, manifest, store, layout, tally)
+
+
+def _children(manifest: Manifest, doc_id: str) -> set[str]:
+    return {d for d, record in manifest.documents.items() if record.parent == doc_id}
+
+
+def _count_ocr(loaded: LoadedDocument, settings: Settings, tally: Tally) -> None:
+    pages = loaded.machine_read_pages
+    if not pages:
+        return
+    tally.ocr_pages += len(pages)
+    tally.ocr_cached += len(pages) - loaded.ocr_read
+    tally.ocr_seconds += loaded.ocr_seconds
+    tally.uncertain.extend(
+        UncertainPage(str(loaded.path), s.page or 0, s.confidence or 0.0)
+        for s in pages
+        if (s.confidence or 0.0) < settings.ocr_min_confidence
+    )
 
 
 def _undo_unrecorded(doc_id: str, manifest: Manifest, store: ChunkStore, text_dir: Path) -> None:
@@ -342,17 +363,18 @@ def _discover(paths: Sequence[Path]) -> tuple[list[Path], list[FileFailure]]:
 
 
 def _prune(
-    seen: set[str], manifest: Manifest, store: ChunkStore, layout: IndexLayout, tally: _Tally
+    seen: set[str], manifest: Manifest, store: ChunkStore, layout: IndexLayout, tally: Tally
 ) -> None:
     """Remove documents whose source file no longer exists."""
     for doc_id, record in list(manifest.documents.items()):
-        if doc_id in seen or Path(record.source).exists():
-            continue
-        _remove(doc_id, manifest, store, layout, tally)
+        if doc_id in seen or record.parent is not None or Path(record.source).exists():
+            continue  # an attachment goes with its message (``_remove``)
+        if doc_id in manifest.documents:
+            _remove(doc_id, manifest, store, layout, tally)
 
 
 def _remove(
-    doc_id: str, manifest: Manifest, store: ChunkStore, layout: IndexLayout, tally: _Tally
+    doc_id: str, manifest: Manifest, store: ChunkStore, layout: IndexLayout, tally: Tally
 ) -> None:
     # The record goes first: a crash after this line leaves orphans the next run sweeps away,
     # never a record whose chunks are gone.
@@ -361,6 +383,9 @@ def _remove(
     store.delete_document(doc_id)
     layout.document_text(doc_id).unlink(missing_ok=True)
     tally.removed.append(record.source)
+    for child in _children(manifest, doc_id):  # a message's attachments go with it
+        _remove(child, manifest, store, layout, tally)
+    shutil.rmtree(attachments.folder_of(layout.attachments, doc_id), ignore_errors=True)
 
 
 def _begin_run(layout: IndexLayout) -> bool:
@@ -382,6 +407,10 @@ def _sweep_orphans(manifest: Manifest, store: ChunkStore, layout: IndexLayout) -
     for doc_id in store.document_ids() - set(manifest.documents):
         log.info("removing chunks of unrecorded document %s", doc_id)
         store.delete_document(doc_id)
+    if layout.attachments.is_dir():  # saved attachments of messages that have no record
+        for folder in layout.attachments.iterdir():
+            if folder.name not in manifest.documents:
+                shutil.rmtree(folder, ignore_errors=True)
     texts = layout.documents
     if texts.is_dir():
         for path in texts.iterdir():
@@ -417,5 +446,5 @@ def _wipe(settings: Settings, layout: IndexLayout) -> None:
         target.release(client)
     for path in (layout.manifest, layout.journal, layout.clean_end):
         path.unlink(missing_ok=True)
-    for folder in (layout.documents, layout.bm25):
+    for folder in (layout.documents, layout.bm25, layout.attachments):
         shutil.rmtree(folder, ignore_errors=True)

@@ -18,8 +18,25 @@ from pathlib import Path
 
 from assistant.core.settings import Settings
 
-#: The formats ingestion reads (ingest/load.py).
-ALLOWED_SUFFIXES = (".pdf", ".docx", ".html", ".htm", ".md", ".txt")
+#: The formats ingestion reads (ingest/load.py), the common spellings only.
+ALLOWED_SUFFIXES = (
+    ".pdf",
+    ".docx",
+    ".odt",
+    ".ods",
+    ".odp",
+    ".html",
+    ".htm",
+    ".md",
+    ".txt",
+    ".eml",
+    ".msg",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".tif",
+    ".tiff",
+)
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 _MAX_NAME = 120
 

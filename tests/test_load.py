@@ -10,9 +10,9 @@ from ingest.load import load_document, title_from_filename
 from tests.sample_files import (
     write_binary,
     write_docx,
+    write_drawing_pdf,
     write_encrypted_pdf,
     write_pdf,
-    write_scanned_pdf,
 )
 
 LIMIT = 10 * 2**20
@@ -37,9 +37,10 @@ def test_encrypted_pdf_is_refused_with_a_hint(tmp_path: Path) -> None:
     assert err.value.hint and "password" in err.value.hint
 
 
-def test_scanned_pdf_needs_ocr(tmp_path: Path) -> None:
-    with pytest.raises(DocumentError, match=r"no text layer.*OCR"):
-        load_document(write_scanned_pdf(tmp_path / "scan.pdf"), max_bytes=LIMIT)
+def test_a_pdf_of_drawings_only_has_no_text(tmp_path: Path) -> None:
+    """No text layer and no image: nothing to OCR either (scans: tests/test_ocr.py)."""
+    with pytest.raises(DocumentError, match="no text found"):
+        load_document(write_drawing_pdf(tmp_path / "tekening.pdf"), max_bytes=LIMIT)
 
 
 def test_truncated_pdf_is_reported(tmp_path: Path) -> None:

@@ -35,6 +35,9 @@ _DEPLOYMENT_FIELDS = frozenset(
         "ollama_retry_backoff_s",
         "llm_timeout_s",
         "max_file_mb",
+        "ocr_max_pages",
+        "ocr_max_megapixels",
+        "ocr_min_confidence",
         "model_cache_dir",
         "ui_host",
         "ui_port",
@@ -128,6 +131,26 @@ class Settings(BaseSettings):
     # --- ingestion ---------------------------------------------------------------------------
     max_file_mb: float = Field(
         50.0, gt=0, description="Files larger than this many MiB are refused with a clear error."
+    )
+    ocr_language: str = Field(
+        "nld+eng",
+        pattern=r"^[a-z_]{3,}(\+[a-z_]{3,})*$",
+        description="Tesseract languages for scanned pages and images (`nld+eng`: Dutch first).",
+    )
+    ocr_dpi: int = Field(
+        300, ge=72, le=600, description="Resolution at which scanned PDF pages are read by OCR."
+    )
+    ocr_max_pages: int = Field(
+        500, ge=1, description="A document with more pages to OCR than this is refused."
+    )
+    ocr_max_megapixels: float = Field(
+        60.0, gt=0, description="A page image larger than this is refused (decompression bombs)."
+    )
+    ocr_min_confidence: float = Field(
+        70.0,
+        ge=0,
+        le=100,
+        description="OCR'd pages with a mean word confidence under this are named in the summary.",
     )
 
     # --- retrieval ---------------------------------------------------------------------------

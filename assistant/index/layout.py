@@ -48,6 +48,11 @@ class IndexLayout:
         return text_file(self.documents, document_id)
 
     @property
+    def attachments(self) -> Path:
+        """E-mail attachments saved as files, one folder per message (ingested as documents)."""
+        return self.root / "attachments"
+
+    @property
     def bm25(self) -> Path:
         """The keyword index's segments (``bm25.py``)."""
         return self.root / "bm25"

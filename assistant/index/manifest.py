@@ -34,6 +34,7 @@ from assistant.index.records import (
     CleanDocument,
     HeadingSpan,
     PageSpan,
+    ReadPage,
     SkipSpan,
     SourceText,
 )
@@ -75,6 +76,8 @@ class DocumentRecord:
     pages: int | None
     size_bytes: int
     ingested_at: str
+    #: The document this one was attached to (an e-mail's attachment), removed along with it.
+    parent: str | None = None
 
 
 @dataclass
@@ -221,6 +224,8 @@ def write_document_text(
         "headings": [asdict(h) for h in document.headings],
         "footnotes": [asdict(f) for f in document.footnotes],
         "source_text": asdict(document.source) if document.source is not None else None,
+        "machine_read": [asdict(r) for r in document.machine_read],
+        "details": [list(pair) for pair in document.details],
     }
     atomic_write_text(text_file(directory, document_id), json.dumps(payload, ensure_ascii=False))
 
@@ -240,6 +245,8 @@ def read_document_text(directory: Path, document_id: str) -> StoredDocument:
         headings=tuple(HeadingSpan(**h) for h in data["headings"]),
         footnotes=tuple(PageSpan(**f) for f in data.get("footnotes", ())),
         source=_source(data.get("source_text")),
+        machine_read=tuple(ReadPage(**r) for r in data.get("machine_read", ())),
+        details=tuple((str(k), str(v)) for k, v in data.get("details", ())),
     )
     return StoredDocument(data["document_id"], data["title"], data["source"], clean)
 

@@ -74,6 +74,14 @@ class SourceText:
 
 
 @dataclass(frozen=True)
+class ReadPage:
+    """A page whose text was read by OCR from an image, with Tesseract's mean word confidence."""
+
+    page: int
+    confidence: float
+
+
+@dataclass(frozen=True)
 class CleanDocument:
     """The cleaned full text of a document, with page, heading and footnote positions in it,
     and the source text it was cleaned from."""
@@ -84,6 +92,17 @@ class CleanDocument:
     #: Footnotes, cut out of the body and placed after it, one span each (page: where it stood).
     footnotes: tuple[PageSpan, ...] = ()
     source: SourceText | None = None
+    #: Pages read by OCR (a scan): their quotes are marked machine-read.
+    machine_read: tuple[ReadPage, ...] = ()
+    #: Labelled facts shown with the document's quotes (an e-mail's sender, recipients, date).
+    details: tuple[tuple[str, str], ...] = ()
+
+    def is_machine_read(self, offset: int) -> bool:
+        """Was the text at ``offset`` read by OCR?"""
+        if not self.machine_read:
+            return False
+        page = self.page_at(offset)
+        return any(read.page == page for read in self.machine_read)
 
     def in_footnote(self, offset: int) -> bool:
         return any(span.start <= offset < span.end for span in self.footnotes)
