@@ -144,7 +144,7 @@ def _quote_item(quote: Quote) -> str:
     where = _where(quote.title, quote.page, quote.heading) + _sender(quote)
     return (
         f"<li><blockquote class='ba-quote'>{escape(quote.text)}</blockquote>"
-        f"<span class='ba-cite'>{escape(where)}</span>{ocr_badge(quote)}</li>"
+        f"<span class='ba-cite'>{escape(where)}{ocr_badge(quote)}</span></li>"
     )
 
 

@@ -22,6 +22,7 @@ import pytest
 from assistant.core.settings import Settings
 from assistant.quotes import NormalizedText, locate
 from tests.conftest import CORPUS, REPO
+from tests.sample_files import page_lines, render_page
 from tests.servers import app_env, free_port, wait_until_up
 
 pytestmark = pytest.mark.slow
@@ -281,6 +282,31 @@ def test_uploaded_document_can_be_asked_about(page: Any, tmp_path: Path) -> None
     _shot(page, "5-answer-from-upload")
     assert "ba-answer" in answer.get_attribute("class"), answer.inner_text()
     assert "2031" in " ".join(answer.locator(".ba-quote").all_inner_texts())
+
+
+def test_an_uploaded_scan_is_read_by_ocr_and_its_quotes_are_marked(
+    page: Any, tmp_path: Path
+) -> None:
+    """A photographed note (PNG, no text layer): Tesseract reads it; the quote says OCR and the
+    source panel names the page to check in the original."""
+    lines = page_lines(
+        "Notitie over het Loket Zeewijk\n\n"
+        "De gemeente Zeewijk opent het Loket Zeewijk voor ondernemers op 1 april 2033. "
+        "Het Loket Zeewijk helpt ondernemers met vergunningen en subsidies."
+    )
+    scan = tmp_path / "Scan notitie Zeewijk.png"
+    render_page(lines, dpi=200).save(scan)
+    _upload(page, scan)
+    page.get_by_role("tab", name="Vragen").click()
+    _ask(page, "Wanneer opent het Loket Zeewijk?")
+    answer = _finished(page)
+    assert "ba-answer" in answer.get_attribute("class"), answer.inner_text()
+    assert "2033" in " ".join(answer.locator(".ba-quote").all_inner_texts())
+    assert answer.locator(".ba-ocr").count() >= 1  # each quote of the scan is marked
+    page.wait_for_selector("#source .ba-ocr-note", timeout=30_000)
+    note = page.locator("#source .ba-ocr-note").inner_text()
+    assert "machinaal gelezen (OCR)" in note and "pagina 1" in note
+    _shot(page, "7-ocr-quote")
 
 
 def test_document_with_script_shows_as_text(page: Any, tmp_path: Path) -> None:
