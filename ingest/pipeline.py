@@ -14,6 +14,7 @@ import re
 import shutil
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,11 +79,12 @@ def ingest(
         files, missing = _discover(paths)
         tally.failed.extend(missing)
         seen: set[str] = set()
+        run = _Run(settings, embedder, manifest, store, tally, progress)
         for path in tqdm(files, desc="Documenten", unit="doc", disable=not progress):
             doc_id = document_id(path, settings.corpus_dir)
             seen.add(doc_id)
             try:
-                _ingest_file(path, doc_id, settings, embedder, manifest, store, tally, progress)
+                _ingest_file(path, doc_id, run)
             except DocumentError as exc:
                 tally.failed.append(FileFailure(str(path), exc.reason, exc.hint))
         if prune:
@@ -170,20 +172,28 @@ def document_id(path: Path, corpus_dir: Path) -> str:
 
 
 # --- steps ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Run:
+    """What every file of one run is ingested with."""
+
+    settings: Settings
+    embedder: BaseEmbedding
+    manifest: Manifest
+    store: ChunkStore
+    tally: Tally
+    progress: bool
+
+
 def _ingest_file(
     path: Path,
     doc_id: str,
-    settings: Settings,
-    embedder: BaseEmbedding,
-    manifest: Manifest,
-    store: ChunkStore,
-    tally: Tally,
-    progress: bool,
+    run: _Run,
     *,
     message: LoadedDocument | None = None,
     parent: str | None = None,
     depth: int = 0,
 ) -> None:
+    settings, manifest, store, tally = run.settings, run.manifest, run.store, run.tally
     max_bytes = int(settings.max_file_mb * 2**20)
     data = _read_limited(path, max_bytes)
     key = hashlib.sha256(PIPELINE_VERSION.encode() + b"\0" + data).hexdigest()
@@ -191,7 +201,8 @@ def _ingest_file(
     if previous is not None and previous.content_key == key:
         tally.unchanged.append(str(path))
         return
-    loaded = load_document(path, max_bytes=max_bytes, ocr=ocr_settings(settings, progress=progress))
+    ocr = ocr_settings(settings, progress=run.progress)
+    loaded = load_document(path, max_bytes=max_bytes, ocr=ocr)
     if message is not None:
         loaded = attachments.as_attachment_of(loaded, message, path.name)
     _count_ocr(loaded, settings, tally)
@@ -206,9 +217,7 @@ def _ingest_file(
     # Attachments go in before their message's record: a run killed in between redoes the
     # message (it has no record), and the attachments already in are found unchanged.
     if loaded.attachments or previous is not None:
-        _ingest_attachments(
-            path, doc_id, loaded, settings, embedder, manifest, store, tally, progress, depth
-        )
+        _ingest_attachments(path, doc_id, loaded, run, depth)
     # Refuse before embedding and before the old version's record is dropped: a disk that runs
     # full in the middle of Chroma's write is worse (see ingest/storage.py).
     ensure_space(
@@ -226,11 +235,11 @@ def _ingest_file(
         desc=f"Embedden {path.name[:40]}",
         unit="chunk",
         leave=False,
-        disable=not progress,
+        disable=not run.progress,
     ) as bar:
         for start in range(0, len(chunks), batch):
             texts = [c.text for c in chunks[start : start + batch]]
-            vectors.extend(embed_passages(embedder, texts))
+            vectors.extend(embed_passages(run.embedder, texts))
             bar.update(len(texts))
     # Commit protocol (see module docstring): the record goes first out and last in.
     if previous is not None:
@@ -262,18 +271,10 @@ def _ingest_file(
 
 
 def _ingest_attachments(
-    path: Path,
-    doc_id: str,
-    loaded: LoadedDocument,
-    settings: Settings,
-    embedder: BaseEmbedding,
-    manifest: Manifest,
-    store: ChunkStore,
-    tally: Tally,
-    progress: bool,
-    depth: int,
+    path: Path, doc_id: str, loaded: LoadedDocument, run: _Run, depth: int
 ) -> None:
     """Ingest a message's attachments as documents linked to it; drop those it no longer has."""
+    settings, manifest, tally = run.settings, run.manifest, run.tally
     layout = IndexLayout(settings.index_dir)
     wanted: set[str] = set()
     if loaded.attachments and depth < attachments.MAX_DEPTH:
@@ -287,12 +288,7 @@ def _ingest_attachments(
                 _ingest_file(
                     saved.path,
                     child,
-                    settings,
-                    embedder,
-                    manifest,
-                    store,
-                    tally,
-                    progress,
+                    run,
                     message=loaded,
                     parent=doc_id,
                     depth=depth + 1,
@@ -301,7 +297,7 @@ def _ingest_attachments(
                 name = f"{path} (bijlage {saved.name})"
                 tally.failed.append(FileFailure(name, exc.reason, exc.hint))
     for child_id in _children(manifest, doc_id) - wanted:
-        _remove(child_id, manifest, store, layout, tally)
+        _remove(child_id, manifest, run.store, layout, tally)
 
 
 def _children(manifest: Manifest, doc_id: str) -> set[str]:
