@@ -229,8 +229,15 @@ def _bytes_of(message: Message) -> bytes:
 # --- .msg ----------------------------------------------------------------------------------------
 def load_msg(path: Path, max_bytes: int) -> base.LoadedDocument:
     """Read an Outlook message (``.msg``); DocumentError when it is no (readable) message."""
-    import extract_msg
-    from extract_msg.msg_classes import MessageBase, MessageSigned
+    try:
+        import extract_msg
+        from extract_msg.msg_classes import MessageBase, MessageSigned
+    except ImportError as exc:  # a deployment may leave it out: it is GPL-3.0 (README)
+        raise DocumentError(
+            path,
+            "Outlook .msg files need the extract-msg package, which is not installed",
+            hint="Install it (`pip install extract-msg==0.57.0`), or save the message as .eml.",
+        ) from exc
 
     base.check_size(path, max_bytes)
     # extract-msg logs every oddity of a file at INFO and below; keep a configured level.
