@@ -123,6 +123,7 @@ def ocr_settings(settings: Settings, *, progress: bool = False) -> OcrSettings:
         max_pixels=int(settings.ocr_max_megapixels * 1_000_000),
         min_confidence=settings.ocr_min_confidence,
         cache_dir=settings.data_dir / "ocr-cache",
+        tessdata_dir=settings.ocr_tessdata_dir,
         progress=progress,
     )
 

@@ -57,16 +57,18 @@ def ocr_pdf_pages(
             hint="The file may be damaged; export or scan it again.",
         ) from exc
     try:
-        for number in _progress(todo, path, settings):
-            page = document[number - 1]
-            try:
-                width, height = page.get_size()  # in points, 1/72 inch
-                scale = settings.dpi / 72
-                ocr.check_pixels(path, (int(width * scale), int(height * scale)), settings, number)
-                image = page.render(scale=scale, grayscale=True).to_pil()
-            finally:
-                page.close()
-            results[number] = _read(path, number, image, digest, settings)
+        with ocr.Reader(settings) as reader:
+            for number in _progress(todo, path, settings):
+                page = document[number - 1]
+                try:
+                    width, height = page.get_size()  # in points, 1/72 inch
+                    scale = settings.dpi / 72
+                    size = (int(width * scale), int(height * scale))
+                    ocr.check_pixels(path, size, settings, number)
+                    image = page.render(scale=scale, grayscale=True).to_pil()
+                finally:
+                    page.close()
+                results[number] = _read(reader, path, number, image, digest, settings)
     finally:
         document.close()
     return results
@@ -79,7 +81,7 @@ def load_image(path: Path, settings: ocr.OcrSettings) -> tuple[str, list[Segment
     digest = _digest(path)
     segments: list[Segment] = []
     work = ocr.OcrWork()
-    with _opened(path) as image:
+    with _opened(path) as image, ocr.Reader(settings) as reader:
         frames = getattr(image, "n_frames", 1)
         ocr.require(path, settings, frames)
         for number in _progress(range(1, frames + 1), path, settings):
@@ -91,7 +93,7 @@ def load_image(path: Path, settings: ocr.OcrSettings) -> tuple[str, list[Segment
                     frame = image.copy()  # decodes this frame only
                 except (OSError, ValueError, EOFError, PILImage.DecompressionBombError) as exc:
                     raise _unreadable(path, exc) from exc
-                hit = _read(path, number, frame, digest, settings)
+                hit = _read(reader, path, number, frame, digest, settings)
             work += hit
             segments.append(_segment(number, hit))
     return title_from_filename(path), segments, work
@@ -107,10 +109,15 @@ def _segment(number: int, page: ocr.PageText) -> Segment:
 
 
 def _read(
-    path: Path, number: int, image: Image.Image, digest: str, settings: ocr.OcrSettings
+    reader: ocr.Reader,
+    path: Path,
+    number: int,
+    image: Image.Image,
+    digest: str,
+    settings: ocr.OcrSettings,
 ) -> ocr.PageText:
     try:
-        return ocr.read_page(image, settings, key=ocr.page_key(digest, number, settings))
+        return reader.read(image, key=ocr.page_key(digest, number, settings))
     except ocr.OcrFailed as exc:
         raise DocumentError(
             path,

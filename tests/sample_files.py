@@ -136,6 +136,7 @@ def write_image_pdf(
 
     pdf = canvas.Canvas(str(path), pagesize=A4)
     typed = typed or {}
+    images = list(images)  # the caller's list stays as it was
     for number in range(len(images) + len(typed)):
         if number in typed:
             y = 800

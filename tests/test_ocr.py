@@ -1,4 +1,4 @@
-"""Scanned documents, read by the real Tesseract (Debian's tesseract-ocr with its Dutch data; a
+"""Scanned documents, read by the real Tesseract (tesserocr, with Debian's Dutch data; a
 prerequisite of the tests, installed by ``.ci/run``: without it these tests fail, not skip).
 
 The scans are made here: pages of a corpus document typeset with Pillow in a few fonts, one
@@ -23,7 +23,7 @@ from assistant.core.errors import DocumentError
 from assistant.core.settings import Settings
 from assistant.index.manifest import Manifest, read_document_text
 from assistant.types import Answer, Preview
-from ingest import ingest, ocr
+from ingest import ingest
 from ingest.load import load_document
 from ingest.ocr import OcrSettings
 from tests.conftest import CORPUS, REPO, SMALL_MODEL
@@ -154,33 +154,23 @@ def test_a_scan_over_the_page_limit_is_refused_before_it_is_read(tmp_path: Path)
     assert time.perf_counter() - started < 5  # refused up front, not after reading two pages
 
 
-def test_without_tesseract_a_scan_fails_with_the_install_command_and_the_rest_is_ingested(
-    tmp_path: Path,
-    make_settings: Callable[..., Settings],
-    embedder: Any,
-    monkeypatch: pytest.MonkeyPatch,
+def test_without_the_dutch_ocr_data_a_scan_fails_with_the_install_command_and_the_rest_is_in(
+    tmp_path: Path, make_settings: Callable[..., Settings], embedder: Any
 ) -> None:
-    """Tesseract absent: SIMULATED by a PATH without it (it is installed on this machine)."""
+    """Tesseract's Dutch data absent: SIMULATED by pointing the data folder at an empty one
+    (it is installed on this machine)."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     _scan(corpus / "scan.pdf", _news_pages()[:1])
     (corpus / "notitie.txt").write_text("Een notitie over de dijkversterking in 2031.\n")
-    empty = tmp_path / "bin"
+    empty = tmp_path / "tessdata"
     empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-    ocr._languages.cache_clear()
-    try:
-        report = ingest(
-            settings=make_settings(corpus_dir=corpus), progress=False, embedder=embedder
-        )
-    finally:
-        ocr._languages.cache_clear()
+    settings = make_settings(corpus_dir=corpus, ocr_tessdata_dir=empty)
+    report = ingest(settings=settings, progress=False, embedder=embedder)
     assert [Path(p).name for p in report.added] == ["notitie.txt"]
     (failure,) = report.failed
-    assert "Tesseract (the OCR program) is not installed" in failure.reason
-    assert "sudo apt install tesseract-ocr tesseract-ocr-nld tesseract-ocr-eng" in (
-        failure.hint or ""
-    )
+    assert "language data for nld, eng is not installed" in failure.reason
+    assert "sudo apt install tesseract-ocr-nld tesseract-ocr-eng" in (failure.hint or "")
 
 
 def test_ocr_text_is_cached_by_content_and_low_confidence_pages_are_named(

@@ -36,6 +36,7 @@ _DEPLOYMENT_FIELDS = frozenset(
         "llm_timeout_s",
         "max_file_mb",
         "ocr_max_pages",
+        "ocr_tessdata_dir",
         "ocr_max_megapixels",
         "ocr_min_confidence",
         "model_cache_dir",
@@ -136,6 +137,11 @@ class Settings(BaseSettings):
         "nld+eng",
         pattern=r"^[a-z_]{3,}(\+[a-z_]{3,})*$",
         description="Tesseract languages for scanned pages and images (`nld+eng`: Dutch first).",
+    )
+    ocr_tessdata_dir: Path | None = Field(
+        None,
+        description="Tesseract's language data folder (default: TESSDATA_PREFIX, then the "
+        "system's, e.g. /usr/share/tesseract-ocr/5/tessdata).",
     )
     ocr_dpi: int = Field(
         300, ge=72, le=600, description="Resolution at which scanned PDF pages are read by OCR."
