@@ -41,6 +41,7 @@ from assistant.index.records import (
     SourceText,
 )
 from assistant.index.source import Alignment
+from ingest.document import LoadedDocument, Segment
 from ingest.lines import (
     SourceLine,
     mark_duplicates,
@@ -51,7 +52,6 @@ from ingest.lines import (
     skips,
     source_lines,
 )
-from ingest.load import LoadedDocument, Segment
 
 #: Bump when cleaning changes; documents are then re-ingested (it is part of their content key).
 CLEANER_VERSION = "2"  # 2: never moves text; footnotes cut out with evidence; source map

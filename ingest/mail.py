@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-# Imported as a module, not by name: load.py may import this module while it is itself loading.
-import ingest.load as base
 from assistant.core.errors import DocumentError
+
+# Imported as a module, not by name: load.py may import this module while it is itself loading.
+from ingest import document as base
+from ingest.textfiles import DROP_TAGS, decode, html_blocks
 
 _RESAVE = "Save the message again from the mail program (File > Save As, .eml or .msg)."
 _MONTHS = (
@@ -86,9 +88,9 @@ def _html_segments(html: str | bytes) -> list[base.Segment]:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(base._DROP_TAGS):
+    for tag in soup(DROP_TAGS):
         tag.decompose()
-    return list(base._html_blocks(soup))
+    return list(html_blocks(soup))
 
 
 def _document(
@@ -181,7 +183,7 @@ def _part_text(path: Path, part: Message) -> str:
     try:
         return data.decode(charset if charset not in ("", "us-ascii") else "ascii")
     except (LookupError, UnicodeDecodeError):  # no, unknown or wrong label: detect the encoding
-        return base._decode(path, data)
+        return decode(path, data)
 
 
 def _eml_attachments(message: Message, body_part: Message | None) -> Iterator[base.Attachment]:

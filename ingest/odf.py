@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.core.errors import DocumentError
-from ingest.load import _ZIP_EXPANSION_LIMIT, Segment, title_from_filename
+from ingest.document import ZIP_EXPANSION_LIMIT, Segment, title_from_filename
 
 if TYPE_CHECKING:
     from odfdo import Document, Element
@@ -197,7 +197,7 @@ def _check_package(path: Path, max_bytes: int, suffix: str) -> None:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
             expanded = sum(info.file_size for info in infos)
-            if expanded > _ZIP_EXPANSION_LIMIT * max_bytes:
+            if expanded > ZIP_EXPANSION_LIMIT * max_bytes:
                 raise _bomb(path, suffix, f"it expands to {expanded / 2**20:.0f} MiB")
             names = {info.filename for info in infos}
             if "content.xml" not in names:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.core.errors import DocumentError
-from ingest.load import Segment, title_from_filename
+from ingest.document import Segment, title_from_filename
 from ingest.ocr import OcrSettings, OcrWork
 
 #: A page with fewer visible characters than this in its text layer is treated as scanned.

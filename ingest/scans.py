@@ -2,10 +2,10 @@
 
 PDF pages are rendered with pypdfium2 (PDFium, the renderer of Chrome: fast, and a wheel without
 system libraries); images are opened with Pillow, multi-page TIFFs frame by frame. Each page is
-read by :mod:`ingest.ocr` and becomes a :class:`~ingest.load.Segment` with its page number, marked
-machine-read, with Tesseract's confidence. Limits (pages, pixels) are checked before anything is
-decoded, so a 5,000-page scan or a decompression bomb is refused with a message, not with an
-out-of-memory.
+read by :mod:`ingest.ocr` and becomes a :class:`~ingest.document.Segment` with its page
+number, marked machine-read, with Tesseract's confidence. Limits (pages, pixels) are checked
+before anything is decoded, so a 5,000-page scan or a decompression bomb is refused with a
+message, not with an out-of-memory.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from assistant.core.errors import DocumentError
 from ingest import ocr
-from ingest.load import Segment, title_from_filename
+from ingest.document import Segment, title_from_filename
 
 if TYPE_CHECKING:
     from PIL import Image
