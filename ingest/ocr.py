@@ -4,9 +4,10 @@ Engine: Tesseract in-process through ``tesserocr`` (its wheel carries Tesseract 
 so no compiler and no system library is needed); the language data comes from the operating
 system's packages (Debian/Ubuntu: ``tesseract-ocr-nld``, ``tesseract-ocr-eng``), so it is
 installed and updated like any other package. Measured in ``benchmarks/ocr.py`` against the
-system's ``tesseract`` program through ``pytesseract``: the same error rate, and five times
-faster on 2 busy cores - the program starts a process, writes a PNG and loads the models for
-every page, and its OpenMP threads fight over the cores.
+system's ``tesseract`` 5.3 program through ``pytesseract``, on 20 pages at 300 DPI: about the same
+error rate (CER 0.15% against 0.11%, the difference one condensed-font page), and 1.2 s a page
+against 5.7 s with the program's default OpenMP threads (they fight over 2 busy cores) or 1.7 s
+with one thread (a process, a PNG and the models' load for every page).
 
 Every page's text is cached by content (the file's SHA-256, the page, the resolution, the
 languages and the engine's version) under the data folder, so an unchanged scanned file is never
