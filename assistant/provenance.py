@@ -1,11 +1,14 @@
 """An answer with its provenance, for export (Markdown, JSON) and for staff feedback (JSONL).
 
 Quotes are exported with their document, page and character offsets in the document's clean
-text, so anyone can check them later; the settings hash and model say what produced them.
+text, so anyone can check them later; the settings hash and model say what produced them. Each
+quote also carries the SHA-256 of its document's source text and of its own text, so that
+``python -m assistant verify`` (``reverify.py``) can tell later whether it still stands.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -14,6 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from assistant.types import Answer
+
+#: 2: quotes carry ``document_sha256`` and ``quote_sha256`` (1: offsets only, no hashes).
+EXPORT_FORMAT = 2
 
 _feedback_lock = threading.Lock()
 
@@ -42,14 +48,24 @@ def _quotes(answer: Answer) -> list[dict[str, Any]]:
             # Read by OCR from a scan: check it against the page of the original.
             "ocr": q.machine_read,
             "details": dict(q.details),
+            # What `python -m assistant verify` checks the quote against later: the source text
+            # it was proven in, and the quote itself (an edited export no longer matches).
+            "document_sha256": q.document_sha256 or None,
+            "quote_sha256": quote_sha256(q.text),
         }
         for number, q in enumerate(answer.quotes, start=1)
     ]
 
 
+def quote_sha256(text: str) -> str:
+    """SHA-256 of a quote's text (UTF-8), as the export records it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def provenance(answer: Answer) -> dict[str, Any]:
     """What was asked and answered, with which quotes (and offsets), model and settings."""
     return {
+        "export_format": EXPORT_FORMAT,
         "question": answer.question,
         "standalone_question": answer.standalone_question,
         "answer": answer.text,
@@ -104,6 +120,12 @@ def export_markdown(answer: Answer) -> str:
                 f"   — {where} ({quote['file']}, {span})",
                 "",
             ]
+            if quote["document_sha256"]:
+                lines += [
+                    f"   sha256 brontekst `{quote['document_sha256']}`, "
+                    f"citaat `{quote['quote_sha256']}`",
+                    "",
+                ]
     lines += [
         "## Herkomst",
         "",

@@ -44,6 +44,9 @@ class Quote:
     machine_read: bool = False
     #: Labelled facts about the document shown with the quote (an e-mail's sender and date).
     details: tuple[tuple[str, str], ...] = ()
+    #: SHA-256 of the document's source text the quote was proven against (``""``: unknown), so
+    #: an export can be checked later against the index (``assistant/reverify.py``).
+    document_sha256: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,19 @@ cleaning defect can never pass for a quote. Otherwise it is recorded as a
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from assistant.citations import Evidence
 from assistant.documents import PinnedTexts
+from assistant.index.manifest import StoredDocument
 from assistant.quotes import locate, snap_to_words
 from assistant.types import Quote, RejectedQuote
+
+if TYPE_CHECKING:
+    # Only a type here: citations pulls in llama-index, which `python -m assistant verify`
+    # (checking an export, no model) should not wait for.
+    from assistant.citations import Evidence
 
 _NO_SOURCE = (
     "cannot be checked against the source: the document was indexed by an older version "
@@ -30,42 +37,57 @@ def verify_quotes(
     quotes: list[Quote] = []
     rejected: list[RejectedQuote] = []
     for document_id, start, end in _merged(evidence):
-        stored = texts.get(document_id)
-        candidate = stored.text.text[start:end].strip()
-        span = locate(candidate, texts.normalized(document_id), near=start)
-        if span is not None:
-            span = snap_to_words(stored.text.text, span)
-        if span is None:
-            rejected.append(
-                RejectedQuote(candidate, "not found verbatim in the document", document_id)
-            )
-            continue
-        alignment = texts.alignment(document_id)
-        if alignment is None:
-            rejected.append(RejectedQuote(candidate, _NO_SOURCE, document_id))
-            continue
-        in_source = alignment.span(span.start, span.end)
-        if in_source is None:
-            rejected.append(RejectedQuote(candidate, _NOT_IN_SOURCE, document_id))
-            continue
-        quotes.append(
-            Quote(
-                text=stored.text.text[span.start : span.end],
-                document=document_id,
-                title=stored.title,
-                page=stored.text.page_at(span.start),
-                start=span.start,
-                end=span.end,
-                source=stored.source,
-                heading=stored.text.heading_at(span.start),
-                source_start=in_source.start,
-                source_end=in_source.end,
-                footnote=stored.text.in_footnote(span.start),
-                machine_read=stored.text.is_machine_read(span.start),
-                details=stored.text.details,
-            )
-        )
+        candidate = texts.get(document_id).text.text[start:end].strip()
+        result = prove(candidate, document_id, texts, near=start)
+        if isinstance(result, Quote):
+            quotes.append(result)
+        else:
+            rejected.append(result)
     return quotes, rejected
+
+
+def prove(
+    candidate: str, document_id: str, texts: PinnedTexts, *, near: int
+) -> Quote | RejectedQuote:
+    """``candidate`` as a verified quote of the document (the occurrence nearest ``near``), or
+    the reason it is not one. Re-checking an export (``reverify.py``) goes through here too, so
+    a quote "still stands" by exactly the rules that admitted it."""
+    stored = texts.get(document_id)
+    span = locate(candidate, texts.normalized(document_id), near=near)
+    if span is not None:
+        span = snap_to_words(stored.text.text, span)
+    if span is None:
+        return RejectedQuote(candidate, "not found verbatim in the document", document_id)
+    alignment = texts.alignment(document_id)
+    if alignment is None:
+        return RejectedQuote(candidate, _NO_SOURCE, document_id)
+    in_source = alignment.span(span.start, span.end)
+    if in_source is None:
+        return RejectedQuote(candidate, _NOT_IN_SOURCE, document_id)
+    return Quote(
+        text=stored.text.text[span.start : span.end],
+        document=document_id,
+        title=stored.title,
+        page=stored.text.page_at(span.start),
+        start=span.start,
+        end=span.end,
+        source=stored.source,
+        heading=stored.text.heading_at(span.start),
+        source_start=in_source.start,
+        source_end=in_source.end,
+        footnote=stored.text.in_footnote(span.start),
+        machine_read=stored.text.is_machine_read(span.start),
+        details=stored.text.details,
+        document_sha256=document_sha256(stored),
+    )
+
+
+def document_sha256(stored: StoredDocument) -> str:
+    """SHA-256 of the text quotes are proven against: the source text as extracted from the
+    file (the clean text for a document indexed before sources were kept)."""
+    source = stored.text.source
+    text = source.text if source is not None else stored.text.text
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _merged(evidence: Iterable[Evidence]) -> list[tuple[str, int, int]]:

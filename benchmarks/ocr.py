@@ -3,35 +3,21 @@
     python benchmarks/ocr.py [--pages 20] [--dpi 150 300] [--engines] [--skip-retrieval]
                              [--json benchmarks/results/ocr.json]
 
-Pages are typeset from the clean text of the corpus documents (``tests/sample_files.py``: lines
-wrapped to 78 characters, ``lines_per_page()`` lines a page, taken round-robin over the
-documents), cycling through the three fonts; every fourth page is skewed by 1 degree. The pages
-of each DPI are written into one image-only PDF (A4) and read back through the product path,
-``load_document(pdf, ocr=OcrSettings(dpi=DPI))``: pypdfium2 renders each page at the same DPI,
-one ``ingest.ocr.Reader`` (Tesseract in-process through tesserocr) reads them. Measured, per DPI:
+Pages are typeset from the clean text of the corpus documents (``tests/sample_files.py``),
+cycling through three fonts, every fourth skewed by 1 degree; each DPI's pages go into one
+image-only PDF and are read back through the product path, ``load_document(pdf,
+ocr=OcrSettings(dpi=DPI))``. Per DPI: character and word error rate against the page's text
+(Levenshtein distance by rapidfuzz / reference length, whitespace collapsed), Tesseract's mean
+word confidence, seconds per page (``ocr_seconds / ocr_read``, and ``load_document``'s wall time).
 
-- character and word error rate of each page's machine-read segment against the page's text:
-  Levenshtein distance (rapidfuzz) / reference length, whitespace collapsed on both sides;
-- Tesseract's mean word confidence; seconds per page as the product counts them, the
-  document's ``LoadedDocument.ocr_seconds / ocr_read`` (Tesseract alone, the model load on the
-  first page included), and the wall time of ``load_document`` per page (rendering included).
+``--engines``: the same 300-DPI pages, each read in turn by the product's ``ingest.ocr.Reader``
+(tesserocr, in-process) and by the system's ``tesseract`` program through pytesseract (same
+language data, ``--psm 3``), with the environment as is and with ``OMP_THREAD_LIMIT=1``.
 
-``--engines``: the same 300-DPI pages, rendered once as ``ingest/scans.py`` renders them, each
-read by three engines in turn (page by page, so that a busy machine weighs on all alike):
-the product's ``ingest.ocr.Reader`` (one instance for all pages; its first page includes the
-model load), and the system's ``tesseract`` program through ``pytesseract.image_to_data``
-(``lang="nld+eng"``, ``--psm 3`` as the product's ``PSM.AUTO``, the same language data folder;
-a process, a PNG and a model load per page), once with the environment as it is and once with
-``OMP_THREAD_LIMIT=1`` in it. Per engine: CER, WER, seconds per page (median, max), version.
-
-Retrieval: two indexes made with the real ingest and embedder, the corpus as it is and the
-corpus with three documents replaced by image-only PDFs of their text (all pages, 300 DPI). For
-the answerable reference questions with a reference quote in a replaced document, hit@5 counts
-a question when one of its quotes in those documents is found in one of the top-5 passages of
-``assistant.retrieve`` (as ``evals/runner.py`` asks it), loosely: whitespace-normalised
-containment, or rapidfuzz ``fuzz.partial_ratio`` >= 90 (OCR misreads a character here and
-there); the same rule in both indexes. The eval's own span-based hit@5 is shown beside it for
-the born-digital index.
+Retrieval: the corpus indexed as it is, and with three documents replaced by image-only PDFs of
+their text (300 DPI); hit@5 over the answerable reference questions quoting those documents,
+a hit when a quote stands in a top-5 passage (whitespace-normalised, or rapidfuzz
+``partial_ratio`` >= 90, as OCR misreads a character here and there), the same rule for both.
 """
 
 from __future__ import annotations
@@ -380,7 +366,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=20, help="Pages to OCR per DPI.")
     parser.add_argument("--dpi", type=int, nargs="+", default=[150, 300])
-    parser.add_argument("--engines", action="store_true", help="Also tesserocr at 300 DPI.")
+    parser.add_argument("--engines", action="store_true", help="Also the tesseract program.")
     parser.add_argument("--skip-retrieval", action="store_true")
     parser.add_argument("--json", type=Path, help="Also write the results to this JSON file.")
     args = parser.parse_args()
