@@ -213,6 +213,10 @@ def render(answer: Answer, *, with_text: bool = True) -> str:
         lines.append("Bronnen (letterlijk, gecontroleerd):")
         for number, quote in enumerate(answer.quotes, start=1):
             where = f", p. {quote.page}" if quote.page else ""
+            where += ", voetnoot" if quote.footnote else ""
+            where += ", OCR: machinaal gelezen van een scan" if quote.machine_read else ""
+            sender = dict(quote.details)
+            where += "".join(f", {sender[k]}" for k in ("Van", "Datum") if k in sender)
             lines.append(f"  [{number}] {quote.title}{where} (tekens {quote.start}-{quote.end})")
             lines.append(textwrap.indent(textwrap.fill(f"“{quote.text}”", 96), "      "))
     t = answer.timings
