@@ -362,11 +362,17 @@ def _discover(paths: Sequence[Path]) -> tuple[list[Path], list[FileFailure]]:
 def _prune(
     seen: set[str], manifest: Manifest, store: ChunkStore, layout: IndexLayout, tally: Tally
 ) -> None:
-    """Remove documents whose source file no longer exists."""
+    """Remove documents whose source file no longer exists, and attachments whose message is
+    gone without ever having been recorded (it failed after its attachments went in)."""
     for doc_id, record in list(manifest.documents.items()):
-        if doc_id in seen or record.parent is not None or Path(record.source).exists():
-            continue  # an attachment goes with its message (``_remove``)
-        if doc_id in manifest.documents:
+        if doc_id not in manifest.documents:
+            continue  # removed above, with its message
+        if record.parent is not None:
+            orphan = record.parent not in manifest.documents and record.parent not in seen
+            if orphan:
+                _remove(doc_id, manifest, store, layout, tally)
+            continue  # otherwise it goes with its message (``_remove``)
+        if doc_id not in seen and not Path(record.source).exists():
             _remove(doc_id, manifest, store, layout, tally)
 
 

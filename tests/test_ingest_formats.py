@@ -115,3 +115,24 @@ def test_an_opendocument_text_is_ingested_with_its_headings(
     stored = read_document_text(settings.index_dir / "documents", record.document_id)
     offset = stored.text.text.index("Het Ketenloket")
     assert stored.text.heading_at(offset) == "Aanleiding"
+
+
+def test_attachments_of_a_message_that_never_got_its_record_are_pruned_with_it(
+    tmp_path: Path, make_settings: Callable[..., Settings], embedder: Any
+) -> None:
+    """A message that failed after its attachments went in (a full disk at its own commit) has
+    no record; deleted before a retry, its attachments must not stay behind. The missing record
+    is MADE by hand here: the fault itself is covered by tests/test_storage_faults.py."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    message = _message(corpus)
+    settings = make_settings(corpus_dir=corpus)
+    ingest(settings=settings, progress=False, embedder=embedder)
+    manifest = Manifest.load(settings.index_dir / "manifest.json")
+    mail = next(r for r in manifest.documents.values() if r.parent is None)
+    del manifest.documents[mail.document_id]
+    manifest.save()
+    message.unlink()
+    report = ingest(settings=settings, progress=False, embedder=embedder)
+    assert report.ok and len(report.removed) == 1
+    assert not _records(settings)
