@@ -25,8 +25,6 @@ from ingest.document import Segment, title_from_filename
 if TYPE_CHECKING:
     from PIL import Image
 
-#: Image files read as documents (a multi-page TIFF is one document of several pages).
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 T = TypeVar("T")
 
 
@@ -75,7 +73,7 @@ def ocr_pdf_pages(
 
 
 def load_image(path: Path, settings: ocr.OcrSettings) -> tuple[str, list[Segment], ocr.OcrWork]:
-    """OCR an image file (each frame of a multi-page TIFF is a page): (title, segments, seconds)."""
+    """OCR an image file (each frame of a multi-page TIFF is a page): title, segments, cost."""
     from PIL import Image as PILImage
 
     digest = _digest(path)
