@@ -215,8 +215,7 @@ def render(answer: Answer, *, with_text: bool = True) -> str:
             where = f", p. {quote.page}" if quote.page else ""
             where += ", voetnoot" if quote.footnote else ""
             where += ", OCR: machinaal gelezen van een scan" if quote.machine_read else ""
-            sender = dict(quote.details)
-            where += "".join(f", {sender[k]}" for k in ("Van", "Datum") if k in sender)
+            where += "".join(f", {part}" for part in quote.written_by)
             lines.append(f"  [{number}] {quote.title}{where} (tekens {quote.start}-{quote.end})")
             lines.append(textwrap.indent(textwrap.fill(f"“{quote.text}”", 96), "      "))
     t = answer.timings

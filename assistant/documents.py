@@ -4,6 +4,7 @@ or removes a document meanwhile changes nothing for an answer already under way.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +22,21 @@ class _Entry:
     normalized: NormalizedText
     #: Where the clean text stands in the source; None for a document indexed without it.
     alignment: Alignment | None
+    #: ``document_sha256`` of the text: hashed once per version read, not once per quote.
+    sha256: str
+
+
+def document_sha256(stored: StoredDocument) -> str:
+    """SHA-256 of the text quotes are proven against: the source text as extracted from the
+    file (the clean text for a document indexed before sources were kept)."""
+    source = stored.text.source
+    text = source.text if source is not None else stored.text.text
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _entry_of(stored: StoredDocument) -> _Entry:
     alignment = Alignment(stored.text) if stored.text.source is not None else None
-    return _Entry(stored, NormalizedText(stored.text.text), alignment)
+    return _Entry(stored, NormalizedText(stored.text.text), alignment, document_sha256(stored))
 
 
 class DocumentTexts:
@@ -88,3 +99,7 @@ class PinnedTexts:
     def alignment(self, document_id: str) -> Alignment | None:
         """Where the document's clean text stands in its source (None: indexed without it)."""
         return self.texts[document_id].alignment
+
+    def sha256(self, document_id: str) -> str:
+        """The document's ``document_sha256``, as stamped on its quotes."""
+        return self.texts[document_id].sha256

@@ -150,9 +150,7 @@ def _quote_item(quote: Quote) -> str:
 
 def _sender(quote: Quote) -> str:
     """An e-mail's sender and date after its subject: who wrote this, and when."""
-    details = dict(quote.details)
-    parts = [details[k] for k in ("Van", "Datum") if k in details]
-    return f" ({', '.join(parts)})" if parts else ""
+    return f" ({', '.join(quote.written_by)})" if quote.written_by else ""
 
 
 def _passage_item(passage: Passage) -> str:

@@ -33,7 +33,7 @@ from assistant.index.manifest import Manifest
 from assistant.provenance import quote_sha256
 from assistant.quotes import locate, normalize_quote
 from assistant.types import Quote, RejectedQuote
-from assistant.verification import document_sha256, prove
+from assistant.verification import prove
 
 Status = Literal["unchanged", "moved", "gone", "document_removed", "altered"]
 
@@ -248,7 +248,7 @@ def _check(number: int, quote: dict[str, Any], texts: PinnedTexts, *, removed: b
     title = stored.title
     clean = stored.text.text
     recorded = quote.get("document_sha256") or None  # None/"" in an export without it
-    same_document = isinstance(recorded, str) and recorded == document_sha256(stored)
+    same_document = isinstance(recorded, str) and recorded == texts.sha256(document)
     if same_document and clean[exported.start : exported.end] == text:
         return verdict(
             "unchanged",

@@ -48,6 +48,12 @@ class Quote:
     #: an export can be checked later against the index (``assistant/reverify.py``).
     document_sha256: str = ""
 
+    @property
+    def written_by(self) -> tuple[str, ...]:
+        """An e-mail's sender and date, where the document has them: who wrote this, and when."""
+        details = dict(self.details)
+        return tuple(details[k] for k in ("Van", "Datum") if k in details)
+
 
 @dataclass(frozen=True)
 class RejectedQuote:

@@ -9,12 +9,10 @@ cleaning defect can never pass for a quote. Otherwise it is recorded as a
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from assistant.documents import PinnedTexts
-from assistant.index.manifest import StoredDocument
 from assistant.quotes import locate, snap_to_words
 from assistant.types import Quote, RejectedQuote
 
@@ -78,16 +76,8 @@ def prove(
         footnote=stored.text.in_footnote(span.start),
         machine_read=stored.text.is_machine_read(span.start),
         details=stored.text.details,
-        document_sha256=document_sha256(stored),
+        document_sha256=texts.sha256(document_id),
     )
-
-
-def document_sha256(stored: StoredDocument) -> str:
-    """SHA-256 of the text quotes are proven against: the source text as extracted from the
-    file (the clean text for a document indexed before sources were kept)."""
-    source = stored.text.source
-    text = source.text if source is not None else stored.text.text
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _merged(evidence: Iterable[Evidence]) -> list[tuple[str, int, int]]:

@@ -217,7 +217,7 @@ def _ingest_file(
         raise DocumentError(path, "no text left after cleaning", hint="Check the file's content.")
     # Attachments go in before their message's record: a run killed in between redoes the
     # message (it has no record), and the attachments already in are found unchanged.
-    if loaded.attachments or previous is not None:
+    if loaded.attachments or (previous is not None and previous.format == "email"):
         _ingest_attachments(path, doc_id, loaded, run, depth)
     # Refuse before embedding and before the old version's record is dropped: a disk that runs
     # full in the middle of Chroma's write is worse (see ingest/storage.py).
@@ -386,6 +386,8 @@ def _remove(
     store.delete_document(doc_id)
     layout.document_text(doc_id).unlink(missing_ok=True)
     tally.removed.append(record.source)
+    if record.format != "email":
+        return  # only a message has attachments; the scan below reads every record
     for child in _children(manifest, doc_id):  # a message's attachments go with it
         _remove(child, manifest, store, layout, tally)
     shutil.rmtree(attachments.folder_of(layout.attachments, doc_id), ignore_errors=True)

@@ -1,13 +1,18 @@
-"""Helpers for tests that start real servers on loopback."""
+"""Helpers for tests that start real processes: servers on loopback, and ingest runs to kill."""
 
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assistant.core.settings import Settings
 
 
 def free_port() -> int:
@@ -40,3 +45,20 @@ def app_env(data_dir: Path, corpus_dir: Path, port: int, **settings: str) -> dic
         "ASSISTANT_UI_PORT": str(port),
         **{f"ASSISTANT_{name.upper()}": value for name, value in settings.items()},
     }
+
+
+def ingest_process(settings: Settings) -> subprocess.Popen[bytes]:
+    """``python -m ingest --quiet`` over ``settings``' data and corpus folders, as its own
+    process (for tests that kill it)."""
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(settings.data_dir),
+        "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "ingest", "--quiet"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

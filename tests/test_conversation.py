@@ -3,7 +3,6 @@ model end to end (the follow-up is rewritten, answered from the documents, quote
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,9 @@ import pytest
 from assistant.conversation import answer_only_terms, conversation_text
 from assistant.core.text import count_tokens, terms
 from assistant.index.manifest import read_document_text
-from assistant.types import Answer, Quote, Timings
+from assistant.types import Answer, Quote
 from evals.reference import load_items
+from tests.answers import made_answer
 from tests.conftest import cli_env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,20 +46,7 @@ STANDALONE = [
 
 def _turn(question: str, text: str, **changes: Any) -> Answer:
     """An earlier turn of a conversation, as the API returned it (the history is data)."""
-    answer = Answer(
-        question=question,
-        text=text,
-        refused=False,
-        quotes=(),
-        rejected_quotes=(),
-        passages=(),
-        model="m",
-        backend="embedded",
-        prompt_version="v",
-        settings_hash="h",
-        timings=Timings(),
-    )
-    return dataclasses.replace(answer, **changes)
+    return made_answer(question, text, **changes)
 
 
 EARLIER = [

@@ -25,6 +25,7 @@ from assistant.index.store import ChunkStore
 from ingest import ingest
 from tests.conftest import CORPUS, REPO, only_segment
 from tests.sample_files import write_binary, write_pdf
+from tests.servers import ingest_process
 
 pytestmark = pytest.mark.slow
 
@@ -270,20 +271,9 @@ def test_killed_ingest_then_rerun_equals_a_clean_run(
     expected = _chroma_state(clean, embedder)
 
     killed = make_settings(corpus_dir=corpus, data_dir=tmp_path / "killed")
-    env = {
-        **os.environ,
-        "ASSISTANT_DATA_DIR": str(killed.data_dir),
-        "ASSISTANT_CORPUS_DIR": str(corpus),
-    }
     kills = 0
     for delay in (2.5, 4.0, 5.5, 7.0, 8.5):  # seconds into a run: inside embedding and writing
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ingest", "--quiet"],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = ingest_process(killed)
         time.sleep(delay)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)

@@ -7,10 +7,7 @@ skewed, one at 150 DPI, wrapped as a PDF of images and nothing else, as a scanne
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +23,7 @@ from assistant.types import Answer, Preview
 from ingest import ingest
 from ingest.load import load_document
 from ingest.ocr import OcrSettings
-from tests.conftest import CORPUS, REPO, SMALL_MODEL
+from tests.conftest import CORPUS, SMALL_MODEL
 from tests.sample_files import (
     FONTS,
     page_lines,
@@ -34,6 +31,7 @@ from tests.sample_files import (
     write_binary,
     write_image_pdf,
 )
+from tests.servers import ingest_process
 
 NEWS = CORPUS / "2024-03-25-nieuwsbericht-kabinetsreactie-de-uitvoering-aan-zet.txt"
 LIMIT = 50 * 2**20
@@ -206,18 +204,7 @@ def test_killed_during_ocr_then_rerun_equals_a_clean_run(
 
     killed = make_settings(corpus_dir=corpus, data_dir=tmp_path / "killed")
     cache = killed.data_dir / "ocr-cache"
-    env = {
-        **os.environ,
-        "ASSISTANT_DATA_DIR": str(killed.data_dir),
-        "ASSISTANT_CORPUS_DIR": str(corpus),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ingest", "--quiet"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = ingest_process(killed)
     deadline = time.monotonic() + 300
     while not any(cache.rglob("*.json")) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -26,6 +26,7 @@ from assistant.reverify import load_export, verify_export
 from assistant.types import Answer, Timings
 from assistant.verification import verify_quotes
 from ingest import ingest
+from tests.answers import made_answer
 from tests.conftest import REPO, cli_env
 
 QUOTE = "Het kabinet trekt vijf miljoen euro uit voor de uitvoering van het programma."
@@ -71,18 +72,8 @@ def _export(settings: Settings) -> dict[str, Any]:
     pinned, _ = DocumentTexts(settings.index_dir / "documents").pin({document_id})
     quotes, rejected = verify_quotes([Evidence(document_id, start, start + len(QUOTE))], pinned)
     assert not rejected and [q.text for q in quotes] == [QUOTE]
-    answer = Answer(
-        question="Hoeveel geld trekt het kabinet uit?",
-        text="Vijf miljoen euro.",
-        refused=False,
-        quotes=tuple(quotes),
-        rejected_quotes=(),
-        passages=(),
-        model="m",
-        backend="embedded",
-        prompt_version="v",
-        settings_hash="h",
-        timings=Timings(),
+    answer = made_answer(
+        "Hoeveel geld trekt het kabinet uit?", "Vijf miljoen euro.", quotes=tuple(quotes)
     )
     return dict(json.loads(export_json(answer)))
 
