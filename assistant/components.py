@@ -14,6 +14,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from assistant.answering import Answerer
 from assistant.core.errors import IndexNotReadyError
+from assistant.core.i18n import _
 from assistant.core.settings import Settings
 from assistant.documents import DocumentTexts
 from assistant.index.bm25 import (
@@ -50,8 +51,8 @@ def build_assistant(
     manifest = Manifest.load(layout.manifest)
     if manifest.config is None or not manifest.documents:
         raise IndexNotReadyError(
-            f"The index in {settings.index_dir} is empty.",
-            hint="Run `python -m ingest` first to index the documents.",
+            _("The index in {path} is empty.").format(path=settings.index_dir),
+            hint=_("Run `python -m ingest` first to index the documents."),
         )
     check_config(manifest.config, settings)
     embedder = embedder or build_embedder(settings)

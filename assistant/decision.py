@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path
 
 from assistant.core.errors import ConfigurationError
+from assistant.core.i18n import _
 from assistant.core.text import terms
 from assistant.evidence import Sentence
 from assistant.grounding import missing_focus, question_terms, unsupported_figures
@@ -202,16 +203,22 @@ def _load(path: Path) -> Decision | None:
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigurationError(
-            f"The answer-or-refuse decision {path} cannot be read ({exc}).",
-            hint="Fit it again with `python -m evals.calibrate RUN`, or restore it from the "
-            "repository.",
+            _("The answer-or-refuse decision {path} cannot be read ({reason}).").format(
+                path=path, reason=exc
+            ),
+            hint=_(
+                "Fit it again with `python -m evals.calibrate RUN`, or restore it from the "
+                "repository."
+            ),
         ) from exc
     unknown = set(decision.features) - set(SIGNAL_NAMES)
     if unknown:
         raise ConfigurationError(
-            f"The answer-or-refuse decision {path} weighs signals this version does not measure: "
-            f"{sorted(unknown)}.",
-            hint="Fit it again with `python -m evals.calibrate RUN`.",
+            _(
+                "The answer-or-refuse decision {path} weighs signals this version does not "
+                "measure: {signals}."
+            ).format(path=path, signals=sorted(unknown)),
+            hint=_("Fit it again with `python -m evals.calibrate RUN`."),
         )
     return decision
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.core.errors import AssistantError
+from assistant.core.i18n import N_, _, catalogue, ngettext
 from assistant.types import Answer, Passage, Preview, Quote
 
 if TYPE_CHECKING:
@@ -48,11 +49,22 @@ CSS = """
 .ba-details { font-size: 0.85em; color: #444; margin: 0.2em 0; }
 """
 
+#: The labels inside an answer's own block. They follow the answer's language, as its text
+#: does (an English question gets an English answer in the Dutch UI too), not the interface's.
+UNDERSTOOD_AS = N_("Understood as")
+NO_ANSWER = N_("No answer")
+POSSIBLY_RELEVANT = N_("Possibly relevant")
+
+
+def _in_language_of(answer: Answer, message: str) -> str:
+    """``message`` (a marked constant) in the language ``answer`` is written in."""
+    return catalogue("en" if answer.language == "en" else "nl").gettext(message)
+
 
 def _where(title: str, page: int | None, heading: str | None = None) -> str:
     parts = [title]
     if page is not None:
-        parts.append(f"p. {page}")
+        parts.append(_("p. {page}").format(page=page))
     if heading:
         parts.append(f"§ {heading}")
     return ", ".join(parts)
@@ -101,8 +113,9 @@ def streaming_html(text: str, preview: Preview | None = None) -> str:
     found = ""
     if preview is not None and preview.quotes:
         items = "".join(_quote_item(q) for q in preview.quotes)
+        heading = _("Best matching sentences in the documents (the answer follows):")
         found = (
-            "<p class='ba-footer'>Best passende zinnen in de documenten (het antwoord volgt):</p>"
+            f"<p class='ba-footer'>{escape(heading)}</p>"
             # Not ba-quotes: these are candidates, not the answer's quotes (and a finished answer
             # is recognised by its ba-quotes).
             f"<ol class='ba-preview'>{items}</ol>"
@@ -118,14 +131,14 @@ def answer_html(answer: Answer) -> str:
     )
     understood = ""
     if answer.standalone_question:  # a follow-up: say how it was understood
-        label = "Opgevat als" if answer.language != "en" else "Understood as"
+        label = escape(_in_language_of(answer, UNDERSTOOD_AS))
         understood = (
             f"<div class='ba-understood'>{label}: {escape(answer.standalone_question)}</div>"
         )
     if answer.refused:
         passages = "".join(_passage_item(p) for p in answer.passages[:3])
-        label = "Geen antwoord" if answer.language != "en" else "No answer"
-        maybe = "Mogelijk relevante passages" if answer.language != "en" else "Possibly relevant"
+        label = escape(_in_language_of(answer, NO_ANSWER))
+        maybe = escape(_in_language_of(answer, POSSIBLY_RELEVANT))
         return (
             f"<div class='ba-refusal'>{understood}<span class='ba-refusal-label'>{label}:</span> "
             f"{escape(answer.text)}"
@@ -171,9 +184,11 @@ def error_html(message: str, hint: str = "") -> str:
 def unexpected_error_html() -> str:
     """A bug rather than a known problem: the details go to the server's log, not the user."""
     return error_html(
-        "Er ging iets mis bij het beantwoorden.",
-        "Probeer het opnieuw; blijft het misgaan, meld het dan aan de beheerder "
-        "(details staan in het log van de server).",
+        _("Something went wrong while answering."),
+        _(
+            "Please try again; if it keeps going wrong, report it to the administrator "
+            "(the details are in the server's log)."
+        ),
     )
 
 
@@ -186,7 +201,8 @@ def ocr_badge(quote: Quote) -> str:
     """The mark of a quote read by OCR from a scan (the reader should know it is machine-read)."""
     if not quote.machine_read:
         return ""
-    return " <span class='ba-ocr' title='Machinaal gelezen van een scan (OCR)'>OCR</span>"
+    title = escape(_("Machine-read from a scan (OCR)"))
+    return f" <span class='ba-ocr' title='{title}'>OCR</span>"
 
 
 def details_html(quote: Quote) -> str:
@@ -210,9 +226,9 @@ def passage_html(document_text: str, quote: Quote, source_text: str | None = Non
     before = ("…" if start > 0 else "") + document_text[start : quote.start]
     after = document_text[quote.end : end] + ("…" if end < len(document_text) else "")
     quoted = document_text[quote.start : quote.end]
-    where = _where(quote.title, quote.page, quote.heading) + (
-        " (voetnoot)" if quote.footnote else ""
-    )
+    where = _where(quote.title, quote.page, quote.heading)
+    if quote.footnote:
+        where = _("{place} (footnote)").format(place=where)
     html = (
         f"<p><b>{escape(where)}</b>{ocr_badge(quote)}</p>"
         + details_html(quote)
@@ -222,15 +238,18 @@ def passage_html(document_text: str, quote: Quote, source_text: str | None = Non
         )
     )
     if quote.machine_read and quote.page is not None:
-        html += (
-            f"<p class='ba-ocr-note'><i>Deze tekst is machinaal gelezen (OCR) van een scan: "
-            f"controleer hem op pagina {quote.page} van het origineel.</i></p>"
-        )
+        note = _(
+            "This text was machine-read (OCR) from a scan: check it on page {page} of the original."
+        ).format(page=quote.page)
+        html += f"<p class='ba-ocr-note'><i>{escape(note)}</i></p>"
     if source_text is not None and quote.source_start is not None and quote.source_end is not None:
-        page = f", pagina {quote.page}" if quote.page is not None else ""
+        if quote.page is not None:
+            summary = _("As it stands in the file, page {page} (characters {start}–{end})")
+        else:
+            summary = _("As it stands in the file (characters {start}–{end})")
+        summary = summary.format(page=quote.page, start=quote.source_start, end=quote.source_end)
         html += (
-            f"<details class='ba-source-span'><summary>Zo staat het in het bestand{page} "
-            f"(tekens {quote.source_start}–{quote.source_end})</summary>"
+            f"<details class='ba-source-span'><summary>{escape(summary)}</summary>"
             f"<pre>{escape(source_text[quote.source_start : quote.source_end])}</pre></details>"
         )
     return html
@@ -248,21 +267,34 @@ def status_html(
     of the index, and what stands in the way of answering (``(message, hint)`` each)."""
     parts = []
     if model is not None:
-        parts.append(f"Model: **{escape(model[0])}** ({escape(model[1])})")
+        parts.append(
+            _("Model: **{model}** ({backend})").format(
+                model=escape(model[0]), backend=escape(model[1])
+            )
+        )
     elif model_problem is None:
-        parts.append("Model: wordt gestart…")
-    parts.append(f"Index: {documents} documenten, {chunks} passages")
+        parts.append(_("Model: starting…"))
+    parts.append(
+        _("Index: {documents}, {passages}").format(
+            documents=ngettext("{n} document", "{n} documents", documents).format(n=documents),
+            passages=ngettext("{n} passage", "{n} passages", chunks).format(n=chunks),
+        )
+    )
     lines = [" · ".join(parts)]
     if model_problem is not None:
         message, hint = model_problem
-        lines.append(_status_problem(f"Het taalmodel is niet beschikbaar: {message}", hint))
+        lines.append(
+            _status_problem(
+                _("The language model is not available: {problem}").format(problem=message), hint
+            )
+        )
     if index_problem is not None:
         lines.append(_status_problem(*index_problem))
     if documents == 0:
         lines.append(
             _status_problem(
-                "De index is leeg.",
-                "Voeg documenten toe in het tabblad Documenten, of draai `python -m ingest`.",
+                _("The index is empty."),
+                _("Add documents in the Documents tab, or run `python -m ingest`."),
             )
         )
     return "<br>".join(lines)
@@ -290,17 +322,17 @@ def upload_line(
     if status == "failed":
         return problem_line(f"{name}: {reason}", hint)
     if status == "unchanged":
-        return f"= {escape(name)}: stond al in de index."
-    return f"✓ {escape(name)} toegevoegd."
+        return "= " + _("{name}: was already in the index.").format(name=escape(name))
+    return "✓ " + _("{name} added.").format(name=escape(name))
 
 
 def removal_line(title: str, kept_file: Path | None = None) -> str:
     """A document taken out of the index, and where its file still is when it is outside the
     uploads folder (it would come back with the next ingest)."""
-    line = f"✓ {escape(title)} verwijderd uit de index."
+    line = "✓ " + _("{title} removed from the index.").format(title=escape(title))
     if kept_file is not None:
-        line += (
-            f" Het bestand {escape(kept_file.name)} staat nog in {escape(str(kept_file.parent))}"
-            ": verwijder het daar ook, anders komt het bij de volgende indexering terug."
-        )
+        line += " " + _(
+            "The file {name} is still in {folder}: delete it there too, or it comes back with "
+            "the next indexing."
+        ).format(name=escape(kept_file.name), folder=escape(str(kept_file.parent)))
     return line

@@ -7,14 +7,18 @@ import hashlib
 import string
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from importlib import resources
+from importlib.abc import Traversable
 
 from assistant.core.errors import ConfigurationError
+from assistant.core.i18n import _
 from assistant.core.text import count_tokens, sentence_spans
 from assistant.injection import WITHHELD, addresses_the_model
 from assistant.types import Passage
 
-PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+#: The prompt files: the top-level prompts/ folder of the checkout, shipped in the wheel as the
+#: data package ``assistant.prompts`` (pyproject.toml maps one onto the other).
+PROMPTS_DIR: Traversable = resources.files("assistant.prompts")
 _LANGUAGE_NAMES = {"nl": "Nederlands", "en": "Engels"}
 #: tiktoken counts cl100k tokens; the local models' tokenizers need somewhat more for Dutch.
 _TOKEN_SAFETY = 1.15
@@ -27,8 +31,10 @@ def _template(name: str) -> string.Template:
         return string.Template(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigurationError(
-            f"The prompt template {path} cannot be read ({exc.strerror}).",
-            hint="Restore the prompts/ folder from the repository.",
+            _("The prompt template {name} cannot be read ({reason}).").format(
+                name=name, reason=exc.strerror
+            ),
+            hint=_("Restore the prompts/ folder from the repository, or reinstall the package."),
         ) from exc
 
 
@@ -38,16 +44,22 @@ def render(name: str, **variables: object) -> str:
         return _template(name).substitute(variables)
     except KeyError as exc:
         raise ConfigurationError(
-            f"The prompt template {name} needs the variable {exc.args[0]!r}, which was not given.",
-            hint="The template and the code disagree; check recent edits to prompts/.",
+            _(
+                "The prompt template {name} needs the variable {variable!r}, which was not given."
+            ).format(name=name, variable=exc.args[0]),
+            hint=_("The template and the code disagree; check recent edits to prompts/."),
         ) from exc
+
+
+def _prompt_files() -> list[Traversable]:
+    return [p for p in PROMPTS_DIR.iterdir() if p.is_file() and p.name.endswith(".txt")]
 
 
 @cache
 def prompt_version() -> str:
     """A short hash of all prompt files: stamped on every answer."""
     digest = hashlib.sha256()
-    for path in sorted(PROMPTS_DIR.glob("*.txt")):
+    for path in sorted(_prompt_files(), key=lambda p: p.name):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return f"v1-{digest.hexdigest()[:8]}"
 

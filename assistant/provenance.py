@@ -16,12 +16,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from assistant.core.i18n import N_, _, catalogue
 from assistant.types import Answer
 
 #: 2: quotes carry ``document_sha256`` and ``quote_sha256`` (1: offsets only, no hashes).
 EXPORT_FORMAT = 2
 
 _feedback_lock = threading.Lock()
+
+#: The labels of the answer itself in the Markdown export. They follow the answer's language, as
+#: its text does (and as the web UI shows them); the rest of the export is in the interface's.
+UNDERSTOOD_AS = N_("Understood as")
+NO_ANSWER = N_("No answer")
+
+
+def _in_language_of(answer: Answer, message: str) -> str:
+    """``message`` (a marked constant) in the language ``answer`` is written in."""
+    return catalogue("en" if answer.language == "en" else "nl").gettext(message)
 
 
 def _now() -> str:
@@ -89,30 +100,36 @@ def export_json(answer: Answer) -> str:
 
 def export_markdown(answer: Answer) -> str:
     """The same provenance as a readable Markdown document."""
+    understood = _in_language_of(answer, UNDERSTOOD_AS)
+    no_answer = _in_language_of(answer, NO_ANSWER)
     lines = [
         f"# {answer.question}",
         "",
         *(
-            [f"_Opgevat als:_ {answer.standalone_question}", ""]
+            [f"_{understood}:_ {answer.standalone_question}", ""]
             if answer.standalone_question
             else []
         ),
-        ("_Geen antwoord:_ " if answer.refused else "") + answer.text,
+        (f"_{no_answer}:_ " if answer.refused else "") + answer.text,
         "",
     ]
     if answer.quotes:
-        lines += ["## Citaten", ""]
+        lines += ["## " + _("Quotes"), ""]
         for quote in _quotes(answer):
-            where = quote["title"] + (f", p. {quote['page']}" if quote["page"] is not None else "")
+            where = quote["title"]
+            if quote["page"] is not None:
+                where += ", " + _("p. {page}").format(page=quote["page"])
             where += f", § {quote['section']}" if quote["section"] else ""
-            where += ", voetnoot" if quote["footnote"] else ""
-            where += ", OCR (machinaal gelezen van een scan)" if quote["ocr"] else ""
+            where += ", " + _("footnote") if quote["footnote"] else ""
+            where += ", " + _("OCR (machine-read from a scan)") if quote["ocr"] else ""
             details = quote["details"].items()
             where += "".join(f", {k.lower()}: {v}" for k, v in details if k != "Onderwerp")
             span = (
-                f"tekens {quote['source_start']}–{quote['source_end']} van de brontekst"
+                _("characters {start}–{end} of the source text").format(
+                    start=quote["source_start"], end=quote["source_end"]
+                )
                 if quote["source_start"] is not None
-                else f"tekens {quote['start']}–{quote['end']}"
+                else _("characters {start}–{end}").format(start=quote["start"], end=quote["end"])
             )
             lines += [
                 f"{quote['number']}. > {quote['text']}",
@@ -121,17 +138,22 @@ def export_markdown(answer: Answer) -> str:
                 "",
             ]
             if quote["document_sha256"]:
-                lines += [
-                    f"   sha256 brontekst `{quote['document_sha256']}`, "
-                    f"citaat `{quote['quote_sha256']}`",
-                    "",
-                ]
+                hashes = _("sha256 source text `{document}`, quote `{quote}`").format(
+                    document=quote["document_sha256"], quote=quote["quote_sha256"]
+                )
+                lines += [f"   {hashes}", ""]
     lines += [
-        "## Herkomst",
+        "## " + _("Provenance"),
         "",
-        f"- model: {answer.model} ({answer.backend})",
-        f"- instellingen: {answer.settings_hash}; prompts: {answer.prompt_version}",
-        f"- beantwoord: {answer.created_at}; geëxporteerd: {_now()}",
+        "- " + _("model: {model} ({backend})").format(model=answer.model, backend=answer.backend),
+        "- "
+        + _("settings: {settings}; prompts: {prompts}").format(
+            settings=answer.settings_hash, prompts=answer.prompt_version
+        ),
+        "- "
+        + _("answered: {answered}; exported: {exported}").format(
+            answered=answer.created_at, exported=_now()
+        ),
     ]
     return "\n".join(lines) + "\n"
 

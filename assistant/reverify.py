@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from assistant.core.errors import AssistantError, IndexNotReadyError
+from assistant.core.i18n import N_, _
 from assistant.core.settings import Settings
 from assistant.documents import DocumentTexts, PinnedTexts
 from assistant.index.layout import IndexLayout
@@ -40,20 +41,21 @@ Status = Literal["unchanged", "moved", "gone", "document_removed", "altered"]
 #: The statuses under which a quote still stands (exit code 0 of ``python -m assistant verify``).
 STANDING: frozenset[Status] = frozenset({"unchanged", "moved"})
 
-#: The status as a person reads it (the command line prints these).
+#: The status as a person reads it (the command line prints these), marked for the catalogue:
+#: pass a label through ``_()`` where it is shown (:attr:`QuoteCheck.label` does).
 LABELS: dict[Status, str] = {
-    "unchanged": "ongewijzigd",
-    "moved": "verplaatst (staat er nog letterlijk)",
-    "gone": "verdwenen",
-    "document_removed": "document verwijderd",
-    "altered": "export gewijzigd",
+    "unchanged": N_("unchanged"),
+    "moved": N_("moved (still stands verbatim)"),
+    "gone": N_("gone"),
+    "document_removed": N_("document removed"),
+    "altered": N_("export altered"),
 }
 
-_NOT_AN_EXPORT_HINT = (
+_NOT_AN_EXPORT_HINT = N_(
     "Give the JSON file that *Exporteer JSON* in the web UI downloads (or the output of "
     "`python -m assistant ask --json`)."
 )
-_NO_HASH = " (export zonder hash: of de export zelf gewijzigd is, valt niet vast te stellen)"
+_NO_HASH = N_("(export without hash: whether the export itself was edited cannot be determined)")
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class Location:
 @dataclass(frozen=True)
 class QuoteCheck:
     """The verdict on one exported quote. ``current`` is where it stands now (``unchanged`` and
-    ``moved``; None otherwise); ``message`` says it in Dutch for a person."""
+    ``moved``; None otherwise); ``message`` says it for a person, in the interface language."""
 
     number: int
     status: Status
@@ -87,7 +89,8 @@ class QuoteCheck:
 
     @property
     def label(self) -> str:
-        return LABELS[self.status]
+        """The status as a person reads it, in the interface language."""
+        return _(LABELS[self.status])
 
 
 @dataclass(frozen=True)
@@ -131,14 +134,21 @@ def load_export(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise AssistantError(f"There is no file {path}.", hint=_NOT_AN_EXPORT_HINT) from exc
+        raise AssistantError(
+            _("There is no file {path}.").format(path=path), hint=_(_NOT_AN_EXPORT_HINT)
+        ) from exc
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise AssistantError(
-            f"{path} cannot be read as JSON ({type(exc).__name__}: {exc}).",
-            hint=_NOT_AN_EXPORT_HINT,
+            _("{path} cannot be read as JSON ({kind}: {reason}).").format(
+                path=path, kind=type(exc).__name__, reason=exc
+            ),
+            hint=_(_NOT_AN_EXPORT_HINT),
         ) from exc
     if not isinstance(data, dict):
-        raise AssistantError(f"{path} is JSON but not an answer export.", hint=_NOT_AN_EXPORT_HINT)
+        raise AssistantError(
+            _("{path} is JSON but not an answer export.").format(path=path),
+            hint=_(_NOT_AN_EXPORT_HINT),
+        )
     return data
 
 
@@ -149,9 +159,13 @@ def verify_export(data: dict[str, Any], settings: Settings) -> ExportCheck:
     manifest = Manifest.load(layout.manifest)
     if manifest.config is None:
         raise IndexNotReadyError(
-            f"There is no index in {settings.index_dir} to check the export against.",
-            hint="Run `python -m ingest` first, or point ASSISTANT_DATA_DIR at the index the "
-            "export was made from.",
+            _("There is no index in {path} to check the export against.").format(
+                path=settings.index_dir
+            ),
+            hint=_(
+                "Run `python -m ingest` first, or point ASSISTANT_DATA_DIR at the index the "
+                "export was made from."
+            ),
         )
     present = {q["document"] for q in quotes if q["document"] in manifest.documents}
     # Pinned: an ingest running meanwhile changes nothing in the middle of one check; a text
@@ -171,9 +185,11 @@ def verify_export(data: dict[str, Any], settings: Settings) -> ExportCheck:
     notes: tuple[str, ...] = ()
     if any("quote_sha256" not in q for q in quotes):
         notes = (
-            "Deze export heeft (voor sommige citaten) geen hashes (exportformaat 1): de citaten "
-            "zijn alleen op hun tekst gecontroleerd, en of de export zelf gewijzigd is, valt "
-            "niet vast te stellen.",
+            _(
+                "This export has no hashes (for some of its quotes; export format 1): the quotes "
+                "were checked by their text alone, and whether the export itself was edited "
+                "cannot be determined."
+            ),
         )
     question = data.get("question")
     return ExportCheck(
@@ -189,8 +205,8 @@ def _exported_quotes(data: dict[str, Any]) -> list[dict[str, Any]]:
     quotes = data.get("quotes")
     if not isinstance(quotes, list):
         raise AssistantError(
-            "The JSON has no list of quotes, so it is not an answer export.",
-            hint=_NOT_AN_EXPORT_HINT,
+            _("The JSON has no list of quotes, so it is not an answer export."),
+            hint=_(_NOT_AN_EXPORT_HINT),
         )
     required = {"text": str, "document": str, "start": int, "end": int}
     for number, quote in enumerate(quotes, start=1):
@@ -201,9 +217,12 @@ def _exported_quotes(data: dict[str, Any]) -> list[dict[str, Any]]:
         )
         if wrong:
             raise AssistantError(
-                f"Quote {number} of the export lacks a valid {', '.join(wrong)}.",
-                hint="The file is damaged or not an answer export; export the answer again. "
-                + _NOT_AN_EXPORT_HINT,
+                _("Quote {number} of the export lacks a valid {fields}.").format(
+                    number=number, fields=", ".join(wrong)
+                ),
+                hint=_("The file is damaged or not an answer export; export the answer again.")
+                + " "
+                + _(_NOT_AN_EXPORT_HINT),
             )
     return quotes
 
@@ -232,17 +251,22 @@ def _check(number: int, quote: dict[str, Any], texts: PinnedTexts, *, removed: b
         return QuoteCheck(number, status, document, title, text, exported, current, message)
 
     hashed = quote.get("quote_sha256")
-    unhashed = "" if isinstance(hashed, str) else _NO_HASH
+    unhashed = "" if isinstance(hashed, str) else " " + _(_NO_HASH)
     if isinstance(hashed, str) and hashed != quote_sha256(text):
         return verdict(
             "altered",
-            "De tekst van dit citaat in de export klopt niet met zijn hash: de export is na het "
-            "exporteren gewijzigd. Exporteer het antwoord opnieuw.",
+            _(
+                "The text of this quote in the export does not match its hash: the export was "
+                "edited after it was exported. Export the answer again."
+            ),
         )
     if removed:
         return verdict(
             "document_removed",
-            f"Het document {document} staat niet meer in de index: het is verwijderd." + unhashed,
+            _("The document {document} is no longer in the index: it was removed.").format(
+                document=document
+            )
+            + unhashed,
         )
     stored = texts.get(document)
     title = stored.title
@@ -252,7 +276,7 @@ def _check(number: int, quote: dict[str, Any], texts: PinnedTexts, *, removed: b
     if same_document and clean[exported.start : exported.end] == text:
         return verdict(
             "unchanged",
-            "Het document is niet gewijzigd; het citaat staat er letterlijk, op dezelfde plaats.",
+            _("The document has not changed; the quote stands in it verbatim, in the same place."),
             exported,
         )
     proven = prove(text, document, texts, near=exported.start)
@@ -263,40 +287,64 @@ def _check(number: int, quote: dict[str, Any], texts: PinnedTexts, *, removed: b
     current = Location(
         proven.start, proven.end, proven.source_start, proven.source_end, proven.page
     )
-    where = f"tekens {current.start}–{current.end}" + (
-        f", brontekst {current.source_start}–{current.source_end}"
+    where = (
+        _("characters {start}–{end}, source text {source_start}–{source_end}").format(
+            start=current.start,
+            end=current.end,
+            source_start=current.source_start,
+            source_end=current.source_end,
+        )
         if current.source_start is not None
-        else ""
+        else _("characters {start}–{end}").format(start=current.start, end=current.end)
     )
     if recorded is None and current == exported:
         # Without the document's hash the document may or may not have changed; the quote is
         # where the export says, and that is all an old export lets us know.
         return verdict(
             "unchanged",
-            f"Het citaat staat er letterlijk, op dezelfde plaats ({where})." + unhashed,
+            _("The quote stands in it verbatim, in the same place ({where}).").format(where=where)
+            + unhashed,
             current,
         )
-    place = "op dezelfde plaats" if current == exported else f"nu op {where}"
-    message = (
+    if same_document:
         # The same source text, yet not at the export's offsets: the document was processed
         # again (another cleaner version), or the export's offsets were edited.
-        f"Het document is niet gewijzigd, maar het citaat staat niet waar de export zegt: {place}."
-        if same_document
-        else f"Het document is gewijzigd, maar het citaat staat er nog letterlijk, {place}."
-    )
+        message = (
+            _(
+                "The document has not changed, but the quote does not stand where the export "
+                "says: it is in the same place."
+            )
+            if current == exported
+            else _(
+                "The document has not changed, but the quote does not stand where the export "
+                "says: it is now at {where}."
+            ).format(where=where)
+        )
+    else:
+        message = (
+            _(
+                "The document has changed, but the quote still stands in it verbatim, in the same "
+                "place."
+            )
+            if current == exported
+            else _(
+                "The document has changed, but the quote still stands in it verbatim, now at "
+                "{where}."
+            ).format(where=where)
+        )
     return verdict("moved", message + unhashed, current)
 
 
 def _gone(proven: Quote | RejectedQuote, texts: PinnedTexts, document: str) -> str:
-    """Why a quote no longer stands, in Dutch."""
+    """Why a quote no longer stands, in the interface language."""
     if texts.alignment(document) is None:
-        return (
-            "Het document is door een oudere versie geïndexeerd en kan niet tegen zijn brontekst "
-            "worden gecontroleerd; draai `python -m ingest` en controleer opnieuw."
+        return _(
+            "The document was indexed by an older version and cannot be checked against its "
+            "source text; run `python -m ingest` and check again."
         )
     if isinstance(proven, RejectedQuote) and locate(proven.text, texts.normalized(document)):
-        return (
-            "De tekst staat nog in het document, maar niet meer als één aaneengesloten passage "
-            "van de brontekst."
+        return _(
+            "The text is still in the document, but no longer as one contiguous passage of the "
+            "source text."
         )
-    return "Het citaat staat niet meer letterlijk in het document."
+    return _("The quote no longer stands verbatim in the document.")

@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from assistant.core import runtime_env  # noqa: F401  (must run before heavy imports)
+from assistant.core.commandline import activate_interface_language
+from assistant.core.commandline import parser as command_parser
 from assistant.core.errors import AssistantError
+from assistant.core.i18n import _, ngettext
 from assistant.core.settings import Settings, load_settings
 from evals.compare import compare, load_run, load_thresholds, markdown_comparison, violations
 from evals.html_report import html_report
@@ -23,75 +26,99 @@ RUNS = Path(__file__).resolve().parent / "runs"
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m evals",
-        description="Answer the reference questions and write a report (results.json, report.md).",
+def main(argv: list[str] | None = None, *, prog: str = "python -m evals") -> int:
+    # First, so that the help texts below are already in the configured language (.env too).
+    activate_interface_language()
+    parser = command_parser(
+        prog,
+        _("Answer the reference questions and write a report (results.json, report.md)."),
+        _(
+            "examples:\n"
+            "  {prog}                                  the dev split (tune on this)\n"
+            "  {prog} --split holdout --baseline       the final measurement, with the baseline\n"
+            "  {prog} --ids sou-015 un-001 --model qwen2.5-coder-0.5b   a few items, quickly\n"
+            "  {prog} --compare evals/runs/<time>      deltas against an earlier run\n"
+            "\n"
+            "Run from a checkout of the source (the reference set is evals/reference.jsonl);\n"
+            "index the corpus first. Reports land in evals/runs/<time>/."
+        ).format(prog=prog),
     )
-    parser.add_argument("--kind", action="append", choices=KINDS, help="Only these kinds.")
-    parser.add_argument("--ids", nargs="+", help="Only these item ids.")
+    parser.add_argument("--kind", action="append", choices=KINDS, help=_("Only these kinds."))
+    parser.add_argument("--ids", nargs="+", help=_("Only these item ids."))
     parser.add_argument(
         "--split",
         default="dev",
         choices=["dev", "holdout", "all"],
-        help="dev (default; tune on this), holdout (run at the end), or all.",
+        help=_("dev (default; tune on this), holdout (run at the end), or all."),
     )
-    parser.add_argument("--limit", type=int, help="At most this many items.")
+    parser.add_argument("--limit", type=int, help=_("At most this many items."))
     parser.add_argument(
         "--backend",
         choices=["auto", "ollama", "embedded"],
-        help="Language-model backend (default: settings).",
+        help=_("Language-model backend (default: settings)."),
     )
-    parser.add_argument("--model", help="Ollama model, or embedded qwen2.5-coder-1.5b/-0.5b.")
-    parser.add_argument("--out", type=Path, help="Run folder (default: evals/runs/<time>).")
+    parser.add_argument("--model", help=_("Ollama model, or embedded qwen2.5-coder-1.5b/-0.5b."))
+    parser.add_argument("--out", type=Path, help=_("Run folder (default: evals/runs/<time>)."))
     parser.add_argument(
         "--compare",
         type=Path,
         metavar="RUN",
-        help="An earlier run (folder or results.json): report the deltas.",
+        help=_("An earlier run (folder or results.json): report the deltas."),
     )
     parser.add_argument(
         "--baseline",
         action="store_true",
-        help="Also run plain llama-index defaults (VectorStoreIndex + CitationQueryEngine) with "
-        "the same embedder and model; the report puts both side by side.",
+        help=_(
+            "Also run plain llama-index defaults (VectorStoreIndex + CitationQueryEngine) with "
+            "the same embedder and model; the report puts both side by side."
+        ),
     )
     parser.add_argument(
         "--baseline-only",
         action="store_true",
-        help="Run only the baseline, into --out/baseline, beside the assistant's run already in "
-        "--out (the baseline takes about twice as long; this way it can run on its own).",
+        help=_(
+            "Run only the baseline, into --out/baseline, beside the assistant's run already in "
+            "--out (the baseline takes about twice as long; this way it can run on its own)."
+        ),
     )
     parser.add_argument(
         "--judge",
         metavar="MODEL",
-        help="Also score answers with llama-index's CorrectnessEvaluator using this Ollama model "
-        "(at OLLAMA_HOST); reported separately: small local judges are unreliable.",
+        help=_(
+            "Also score answers with llama-index's CorrectnessEvaluator using this Ollama model "
+            "(at OLLAMA_HOST); reported separately: small local judges are unreliable."
+        ),
     )
     parser.add_argument(
         "--retrieval-only",
         action="store_true",
-        help="Score retrieval only, without asking the model (seconds instead of an hour; for "
-        "tuning chunking, top-k and fusion).",
+        help=_(
+            "Score retrieval only, without asking the model (seconds instead of an hour; for "
+            "tuning chunking, top-k and fusion)."
+        ),
     )
     parser.add_argument(
         "--rescore-baseline",
         type=Path,
         metavar="RUN",
-        help="Score the baseline answers saved in RUN again (after a change to the scoring), "
-        "without asking the model, and rewrite RUN's reports.",
+        help=_(
+            "Score the baseline answers saved in RUN again (after a change to the scoring), "
+            "without asking the model, and rewrite RUN's reports."
+        ),
     )
     parser.add_argument(
         "--thresholds",
         type=Path,
         default=THRESHOLDS,
-        help="TOML with metric limits; crossing one makes the exit code 1.",
+        help=_("TOML with metric limits; crossing one makes the exit code 1."),
     )
     args = parser.parse_args(argv)
     if (args.baseline or args.baseline_only or args.judge) and args.retrieval_only:
-        parser.error("--baseline and --judge need answers; leave out --retrieval-only.")
+        parser.error(_("--baseline and --judge need answers; leave out --retrieval-only."))
     if args.baseline_only and not (args.out and (args.out / "results.json").exists()):
-        parser.error("--baseline-only needs --out: the folder of an assistant run (results.json).")
+        parser.error(
+            _("--baseline-only needs --out: the folder of an assistant run (results.json).")
+        )
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     overrides: dict[str, object] = {}
@@ -106,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             load_items(), kinds=args.kind, ids=args.ids, split=args.split, limit=args.limit
         )
         if not items:
-            print("error: no reference items match these options.", file=sys.stderr)
+            print(_("error: no reference items match these options."), file=sys.stderr)
             return 2
         earlier = load_run(args.compare) if args.compare else None
         baseline: RunResult | None
@@ -117,10 +144,10 @@ def main(argv: list[str] | None = None) -> int:
             out = args.out or RUNS / datetime.now().strftime("%Y%m%d-%H%M%S")
             run, baseline = _run(args, items, settings, out)
     except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {message}").format(message=exc), file=sys.stderr)
         return 2
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {message}").format(message=exc), file=sys.stderr)
         return 2
     return _report(args, out, run, baseline, earlier)
 
@@ -170,8 +197,10 @@ def _rescore_baseline(folder: Path, settings: Settings) -> tuple[RunResult, RunR
     ours, theirs = load_run(folder), load_run(folder / "baseline")
     if ours["meta"]["settings_hash"] != settings.hash():
         raise ValueError(
-            f"{folder} was run with settings {ours['meta']['settings_hash']}, these are "
-            f"{settings.hash()}; rescore with the same ASSISTANT_* settings."
+            _(
+                "{folder} was run with settings {then}, these are {now}; rescore with the same "
+                "ASSISTANT_* settings."
+            ).format(folder=folder, then=ours["meta"]["settings_hash"], now=settings.hash())
         )
     run = RunResult(items=ours["items"], summary=ours["summary"], meta=ours["meta"])
     saved = {item["id"]: item for item in theirs["items"]}
@@ -222,7 +251,12 @@ def _report(
         encoding="utf-8",
     )
     overall = run.summary["overall"]
-    print(f"{len(run.items)} items -> {out}/report.html")
+    count = len(run.items)
+    print(
+        ngettext("{n} item -> {report}", "{n} items -> {report}", count).format(
+            n=count, report=f"{out}/report.html"
+        )
+    )
     if baseline:
         print(f"  {'metric':<28} {'assistant':>10} {'baseline':>10}")
     for key in CONSOLE_METRICS:
@@ -233,9 +267,12 @@ def _report(
             print(f"  {key:<28} {ours}")
     for delta in deltas:
         if delta.regression:
-            print(f"  REGRESSION {delta.scope} {delta.metric}: {delta.before} -> {delta.after}")
+            regression = _("REGRESSION {scope} {metric}: {before} -> {after}").format(
+                scope=delta.scope, metric=delta.metric, before=delta.before, after=delta.after
+            )
+            print(f"  {regression}")
     for problem in problems:
-        print(f"  THRESHOLD {problem}")
+        print("  " + _("THRESHOLD {problem}").format(problem=problem))
     return 1 if problems else 0
 
 

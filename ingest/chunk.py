@@ -12,6 +12,7 @@ import hashlib
 from functools import cache
 
 from assistant.core.errors import AssistantError
+from assistant.core.i18n import _
 from assistant.core.text import dutch_sentences, token_counter
 from assistant.index.records import Chunk, CleanDocument
 
@@ -46,9 +47,11 @@ def chunk_document(
         start = _locate_chunk(text, piece, search_from, previous_end)
         if start < 0:
             raise AssistantError(
-                f"Internal error: chunk {index} of document {document_id} is not a substring of "
-                "its text.",
-                hint="Please report this with the document; ingestion of it was stopped.",
+                _(
+                    "Internal error: chunk {index} of document {document_id} is not a substring "
+                    "of its text."
+                ).format(index=index, document_id=document_id),
+                hint=_("Please report this with the document; ingestion of it was stopped."),
             )
         end = start + len(piece)
         # Overlapping chunks start after the previous chunk's start, never before it.

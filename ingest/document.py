@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.core.errors import DocumentError
+from assistant.core.i18n import _
 
 #: A zip container (DOCX, OpenDocument) may expand to at most this many times the size limit.
 ZIP_EXPANSION_LIMIT = 20
@@ -68,13 +69,18 @@ def check_size(path: Path, max_bytes: int) -> int:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise DocumentError(path, f"cannot read the file ({exc.strerror})") from exc
+        reason = _("cannot read the file ({reason})").format(reason=exc.strerror)
+        raise DocumentError(path, reason) from exc
     if size == 0:
-        raise DocumentError(path, "the file is empty (0 bytes)", hint="Check the export or copy.")
+        raise DocumentError(
+            path, _("the file is empty (0 bytes)"), hint=_("Check the export or copy.")
+        )
     if size > max_bytes:
         raise DocumentError(
             path,
-            f"the file is {size / 2**20:.1f} MiB, over the limit of {max_bytes / 2**20:.1f} MiB",
-            hint="Split the file, or raise ASSISTANT_MAX_FILE_MB.",
+            _("the file is {size:.1f} MiB, over the limit of {limit:.1f} MiB").format(
+                size=size / 2**20, limit=max_bytes / 2**20
+            ),
+            hint=_("Split the file, or raise ASSISTANT_MAX_FILE_MB."),
         )
     return size

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.core.errors import DocumentError, UnsupportedFormatError
+from assistant.core.i18n import N_, _
 from ingest.document import (
     Attachment,
     LoadedDocument,
@@ -64,10 +65,10 @@ FORMATS: dict[str, str] = {
     ".tiff": "image",
 }
 _HINTS: dict[str, str] = {
-    ".doc": "Save it as .docx (Word: File > Save As) and ingest that file.",
-    ".rtf": "Save it as .docx or .txt and ingest that file.",
-    ".xlsx": "Save it as .ods or .pdf and ingest that file.",
-    ".pptx": "Save it as .odp or .pdf and ingest that file.",
+    ".doc": N_("Save it as .docx (Word: File > Save As) and ingest that file."),
+    ".rtf": N_("Save it as .docx or .txt and ingest that file."),
+    ".xlsx": N_("Save it as .ods or .pdf and ingest that file."),
+    ".pptx": N_("Save it as .odp or .pdf and ingest that file."),
 }
 
 
@@ -85,10 +86,13 @@ def load_document(path: Path, *, max_bytes: int, ocr: OcrSettings | None = None)
     suffix = path.suffix.lower()
     fmt = FORMATS.get(suffix)
     if fmt is None:
+        hint = _HINTS.get(suffix)
         raise UnsupportedFormatError(
             path,
-            f"unsupported file type {suffix or '(no suffix)'!r}",
-            hint=_HINTS.get(suffix, f"Supported types: {', '.join(supported_suffixes())}."),
+            _("unsupported file type {suffix!r}").format(suffix=suffix or _("(no suffix)")),
+            hint=_(hint)
+            if hint
+            else _("Supported types: {suffixes}.").format(suffixes=", ".join(supported_suffixes())),
         )
     check_size(path, max_bytes)
     if fmt == "email":
@@ -126,7 +130,7 @@ def _require_text(path: Path, segments: Sequence[Segment], fmt: str) -> None:
     if fmt == "image" or any(s.machine_read for s in segments):
         raise DocumentError(
             path,
-            "OCR found no text on the page(s): a photo, a drawing or a blank scan",
-            hint="Nothing to index; if it does hold text, scan it again at 300 DPI.",
+            _("OCR found no text on the page(s): a photo, a drawing or a blank scan"),
+            hint=_("Nothing to index; if it does hold text, scan it again at 300 DPI."),
         )
-    raise DocumentError(path, "no text found in the file", hint="Check that it is not blank.")
+    raise DocumentError(path, _("no text found in the file"), hint=_("Check that it is not blank."))

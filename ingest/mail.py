@@ -26,12 +26,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from assistant.core.errors import DocumentError
+from assistant.core.i18n import N_, _
 
 # Imported as a module, not by name: load.py may import this module while it is itself loading.
 from ingest import document as base
 from ingest.textfiles import DROP_TAGS, decode, html_blocks
 
-_RESAVE = "Save the message again from the mail program (File > Save As, .eml or .msg)."
+_RESAVE = N_("Save the message again from the mail program (File > Save As, .eml or .msg).")
 _MONTHS = (
     "januari februari maart april mei juni juli augustus september oktober november december"
 ).split()
@@ -104,7 +105,7 @@ def _document(
     header = "\n".join(f"{label}: {value}" for label, value in details)
     segments = ([base.Segment(text=header)] if header else []) + body
     if not segments:
-        raise DocumentError(path, "the message has no headers and no text", hint=_RESAVE)
+        raise DocumentError(path, _("the message has no headers and no text"), hint=_(_RESAVE))
     return base.LoadedDocument(
         path=path,
         format="email",
@@ -123,10 +124,12 @@ def load_eml(path: Path, max_bytes: int) -> base.LoadedDocument:
         with path.open("rb") as handle:
             message = BytesParser(policy=default_policy).parse(handle)
     except (OSError, ValueError, LookupError) as exc:
-        raise DocumentError(path, f"not a readable e-mail ({exc})", hint=_RESAVE) from exc
+        reason = _("not a readable e-mail ({error})").format(error=exc)
+        raise DocumentError(path, reason, hint=_(_RESAVE)) from exc
     assert isinstance(message, EmailMessage)  # policy.default always builds EmailMessage
     if not any(message.get(name) for name in _MAIL_HEADERS):
-        raise DocumentError(path, "not an e-mail: the file has no mail headers", hint=_RESAVE)
+        reason = _("not an e-mail: the file has no mail headers")
+        raise DocumentError(path, reason, hint=_(_RESAVE))
 
     subject = _header_text(message, "subject")
     details = [(label, _addresses(message, name)) for label, name in _ADDRESS_HEADERS]
@@ -134,7 +137,7 @@ def load_eml(path: Path, max_bytes: int) -> base.LoadedDocument:
     body_part = message.get_body(preferencelist=("plain", "html"))
     if body_part is None:
         if any(part.get_content_type() in _SMIME for part in message.walk()):
-            raise _sealed(path, "S/MIME or PGP", "the mail program", ".eml")
+            raise _sealed(path, _("S/MIME or PGP"), _("the mail program"), ".eml")
         body: list[base.Segment] = []
     else:
         text = _part_text(path, body_part)
@@ -146,8 +149,12 @@ def load_eml(path: Path, max_bytes: int) -> base.LoadedDocument:
 def _sealed(path: Path, kind: str, program: str, suffix: str) -> DocumentError:
     return DocumentError(
         path,
-        f"the message is encrypted or signed in a sealed form ({kind}): its text cannot be read",
-        hint=f"Open it in {program}, decrypt it, and save it again as {suffix}.",
+        _(
+            "the message is encrypted or signed in a sealed form ({kind}): its text cannot be read"
+        ).format(kind=kind),
+        hint=_("Open it in {program}, decrypt it, and save it again as {suffix}.").format(
+            program=program, suffix=suffix
+        ),
     )
 
 
@@ -237,8 +244,8 @@ def load_msg(path: Path, max_bytes: int) -> base.LoadedDocument:
     except ImportError as exc:  # a deployment may leave it out: it is GPL-3.0 (README)
         raise DocumentError(
             path,
-            "Outlook .msg files need the extract-msg package, which is not installed",
-            hint="Install it (`pip install extract-msg==0.57.0`), or save the message as .eml.",
+            _("Outlook .msg files need the extract-msg package, which is not installed"),
+            hint=_("Install it (`pip install extract-msg==0.57.0`), or save the message as .eml."),
         ) from exc
 
     base.check_size(path, max_bytes)
@@ -251,14 +258,20 @@ def load_msg(path: Path, max_bytes: int) -> base.LoadedDocument:
     except Exception as exc:  # extract-msg/olefile raise their own types, OSError, ValueError...
         raise DocumentError(
             path,
-            f"not a readable Outlook message ({type(exc).__name__}: {exc})",
-            hint=f"The file may be damaged or not a .msg at all. {_RESAVE}",
+            _("not a readable Outlook message ({kind}: {error})").format(
+                kind=type(exc).__name__, error=exc
+            ),
+            hint=_("The file may be damaged or not a .msg at all. {resave}").format(
+                resave=_(_RESAVE)
+            ),
         ) from exc
     # The context manager closes the OLE file, which extract-msg keeps open until then.
     with opened as msg:
         if not isinstance(msg, MessageBase):
-            reason = f"not an e-mail but an Outlook item of type {msg.classType!r}"
-            raise DocumentError(path, reason, hint="Export the item as PDF and ingest that.")
+            reason = _("not an e-mail but an Outlook item of type {kind!r}").format(
+                kind=msg.classType
+            )
+            raise DocumentError(path, reason, hint=_("Export the item as PDF and ingest that."))
         sealed = _sealed(path, "S/MIME", "Outlook", ".msg")
         if (msg.classType or "").lower().endswith(".smime"):
             raise sealed  # enveloped or opaque-signed data: extract-msg cannot open either
@@ -270,8 +283,10 @@ def load_msg(path: Path, max_bytes: int) -> base.LoadedDocument:
         except Exception as exc:  # damaged property streams surface here, as many types
             if isinstance(msg, MessageSigned):
                 raise sealed from exc
-            reason = f"the Outlook message is damaged ({type(exc).__name__}: {exc})"
-            raise DocumentError(path, reason, hint=_RESAVE) from exc
+            reason = _("the Outlook message is damaged ({kind}: {error})").format(
+                kind=type(exc).__name__, error=exc
+            )
+            raise DocumentError(path, reason, hint=_(_RESAVE)) from exc
         if isinstance(msg, MessageSigned) and not body:
             raise sealed
         return _document(path, subject, details, body, attachments)

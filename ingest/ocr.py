@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from assistant.core.errors import DocumentError
+from assistant.core.i18n import _
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -106,11 +107,13 @@ def unavailable_reason(settings: OcrSettings) -> str | None:
     try:
         import tesserocr  # noqa: F401
     except ImportError:
-        return "the OCR engine (the Python package tesserocr) is not installed"
+        return _("the OCR engine (the Python package tesserocr) is not installed")
     if tessdata(settings) is None:
-        where = settings.tessdata_dir or "the usual folders"
+        where = settings.tessdata_dir or _("the usual folders")
         names = ", ".join(settings.language.split("+"))
-        return f"Tesseract's language data for {names} is not installed (looked in {where})"
+        return _(
+            "Tesseract's language data for {names} is not installed (looked in {where})"
+        ).format(names=names, where=where)
     return None
 
 
@@ -122,10 +125,10 @@ def install_hint(settings: OcrSettings) -> str:
         if code not in ("nld", "eng")
     ]
     command = " ".join([INSTALL_COMMAND, *extra])
-    return (
-        f"Install it: `{command}` (or point ASSISTANT_OCR_TESSDATA_DIR at a tessdata folder), "
+    return _(
+        "Install it: `{command}` (or point ASSISTANT_OCR_TESSDATA_DIR at a tessdata folder), "
         "then ingest again. Other files are not affected."
-    )
+    ).format(command=command)
 
 
 def require(path: Path, settings: OcrSettings, pages: int) -> None:
@@ -134,14 +137,18 @@ def require(path: Path, settings: OcrSettings, pages: int) -> None:
     if reason is not None:
         raise DocumentError(
             path,
-            f"{pages} page(s) need OCR (no text layer), but {reason}",
+            _("{pages} page(s) need OCR (no text layer), but {reason}").format(
+                pages=pages, reason=reason
+            ),
             hint=install_hint(settings),
         )
     if pages > settings.max_pages:
         raise DocumentError(
             path,
-            f"{pages} pages need OCR, over the limit of {settings.max_pages} per document",
-            hint="Split the scan into smaller files, or raise ASSISTANT_OCR_MAX_PAGES.",
+            _("{pages} pages need OCR, over the limit of {limit} per document").format(
+                pages=pages, limit=settings.max_pages
+            ),
+            hint=_("Split the scan into smaller files, or raise ASSISTANT_OCR_MAX_PAGES."),
         )
 
 
@@ -151,9 +158,17 @@ def check_pixels(path: Path, size: tuple[int, int], settings: OcrSettings, page:
     if pixels > settings.max_pixels:
         raise DocumentError(
             path,
-            f"page {page} is {size[0]}x{size[1]} pixels ({pixels / 1e6:.0f} megapixels), "
-            f"over the limit of {settings.max_pixels / 1e6:.0f}",
-            hint="Check where the file came from; scan it again at 300 DPI.",
+            _(
+                "page {page} is {width}x{height} pixels ({megapixels:.0f} megapixels), "
+                "over the limit of {limit:.0f}"
+            ).format(
+                page=page,
+                width=size[0],
+                height=size[1],
+                megapixels=pixels / 1e6,
+                limit=settings.max_pixels / 1e6,
+            ),
+            hint=_("Check where the file came from; scan it again at 300 DPI."),
         )
 
 
@@ -204,7 +219,7 @@ class Reader:
 
             folder = tessdata(self._settings)
             if folder is None:
-                raise OcrFailed(unavailable_reason(self._settings) or "no language data")
+                raise OcrFailed(unavailable_reason(self._settings) or _("no language data"))
             # psm AUTO: page segmentation without orientation detection (scans come upright).
             self._api = tesserocr.PyTessBaseAPI(
                 path=f"{folder}/", lang=self._settings.language, psm=tesserocr.PSM.AUTO

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.core.errors import DocumentError
+from assistant.core.i18n import _
 from ingest.document import ZIP_EXPANSION_LIMIT, Segment, title_from_filename
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def load_odf(path: Path, max_bytes: int) -> tuple[str, list[Segment]]:
     if zipfile.is_zipfile(path):
         _check_package(path, max_bytes, suffix)
     elif suffix not in _FLAT_SUFFIXES:
-        raise _unreadable(path, suffix, "not a zip container")
+        raise _unreadable(path, suffix, _("not a zip container"))
     try:
         document = Document(path)
         body = document.body
@@ -53,10 +54,11 @@ def load_odf(path: Path, max_bytes: int) -> tuple[str, list[Segment]]:
     except DocumentError:
         raise
     except RecursionError as exc:
-        raise _unreadable(path, suffix, "nested too deeply") from exc
+        raise _unreadable(path, suffix, _("nested too deeply")) from exc
     except Exception as exc:  # odfdo and lxml raise KeyError, ValueError, XMLSyntaxError...
         if type(exc).__name__ == "SecurityError":
-            raise _bomb(path, suffix, f"odfdo refused it as unsafe: {exc}") from exc
+            detail = _("odfdo refused it as unsafe: {error}").format(error=exc)
+            raise _bomb(path, suffix, detail) from exc
         raise _unreadable(path, suffix, type(exc).__name__) from exc
     first_heading = next((s.text for s in segments if s.heading_level == 1), None)
     return meta_title or first_heading or title_from_filename(path), segments
@@ -198,36 +200,43 @@ def _check_package(path: Path, max_bytes: int, suffix: str) -> None:
             infos = archive.infolist()
             expanded = sum(info.file_size for info in infos)
             if expanded > ZIP_EXPANSION_LIMIT * max_bytes:
-                raise _bomb(path, suffix, f"it expands to {expanded / 2**20:.0f} MiB")
+                detail = _("it expands to {size:.0f} MiB").format(size=expanded / 2**20)
+                raise _bomb(path, suffix, detail)
             names = {info.filename for info in infos}
             if "content.xml" not in names:
-                raise _unreadable(path, suffix, "no content.xml in the package")
+                raise _unreadable(path, suffix, _("no content.xml in the package"))
             manifest = (
                 archive.read("META-INF/manifest.xml") if "META-INF/manifest.xml" in names else b""
             )
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise _unreadable(path, suffix, "the zip container is broken") from exc
+        raise _unreadable(path, suffix, _("the zip container is broken")) from exc
     # An encrypted package keeps its manifest readable and lists how each part is encrypted.
     if b"encryption-data" in manifest:
         raise DocumentError(
             path,
-            f"the {suffix} file is encrypted (password protected)",
-            hint="Open it in LibreOffice with the password and save a copy without one "
-            "(File > Save As, untick 'Save with password'), then ingest that copy.",
+            _("the {suffix} file is encrypted (password protected)").format(suffix=suffix),
+            hint=_(
+                "Open it in LibreOffice with the password and save a copy without one "
+                "(File > Save As, untick 'Save with password'), then ingest that copy."
+            ),
         )
 
 
 def _unreadable(path: Path, suffix: str, detail: str) -> DocumentError:
     return DocumentError(
         path,
-        f"not a readable OpenDocument ({suffix}) file ({detail})",
-        hint=f"Open it in LibreOffice and save it again as {suffix}.",
+        _("not a readable OpenDocument ({suffix}) file ({detail})").format(
+            suffix=suffix, detail=detail
+        ),
+        hint=_("Open it in LibreOffice and save it again as {suffix}.").format(suffix=suffix),
     )
 
 
 def _bomb(path: Path, suffix: str, detail: str) -> DocumentError:
     return DocumentError(
         path,
-        f"the {suffix} file is too large unpacked ({detail}: a zip bomb or a huge document)",
-        hint="Check where the file came from; split a genuinely large document.",
+        _(
+            "the {suffix} file is too large unpacked ({detail}: a zip bomb or a huge document)"
+        ).format(suffix=suffix, detail=detail),
+        hint=_("Check where the file came from; split a genuinely large document."),
     )

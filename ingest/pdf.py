@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.core.errors import DocumentError
+from assistant.core.i18n import _
 from ingest.document import Segment, title_from_filename
 from ingest.ocr import OcrSettings, OcrWork
 
@@ -43,8 +44,8 @@ def load_pdf(path: Path, ocr: OcrSettings) -> tuple[str, list[Segment], OcrWork]
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, AssertionError) as exc:
         raise DocumentError(
             path,
-            f"not a readable PDF ({type(exc).__name__}: {exc})",
-            hint="The file may be truncated or damaged; export it again from the source.",
+            _("not a readable PDF ({kind}: {error})").format(kind=type(exc).__name__, error=exc),
+            hint=_("The file may be truncated or damaged; export it again from the source."),
         ) from exc
     segments = [Segment(text=text, page=number) for number, text in enumerate(pages, start=1)]
     work = OcrWork()
@@ -76,6 +77,8 @@ def _has_images(page: object) -> bool:
 def _encrypted(path: Path) -> DocumentError:
     return DocumentError(
         path,
-        "the PDF is encrypted (password protected)",
-        hint="Remove the password (open it and print or export to a new PDF), then ingest again.",
+        _("the PDF is encrypted (password protected)"),
+        hint=_(
+            "Remove the password (open it and print or export to a new PDF), then ingest again."
+        ),
     )

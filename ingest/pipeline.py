@@ -22,6 +22,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from tqdm import tqdm
 
 from assistant.core.errors import AssistantError, DocumentError
+from assistant.core.i18n import _, ngettext
 from assistant.core.settings import Settings
 from assistant.index.bm25 import remove_bm25, update_bm25
 from assistant.index.chroma import chroma_target
@@ -80,7 +81,7 @@ def ingest(
         tally.failed.extend(missing)
         seen: set[str] = set()
         run = _Run(settings, embedder, manifest, store, tally, progress)
-        for path in tqdm(files, desc="Documenten", unit="doc", disable=not progress):
+        for path in tqdm(files, desc=_("Documents"), unit="doc", disable=not progress):
             doc_id = document_id(path, settings.corpus_dir)
             seen.add(doc_id)
             try:
@@ -140,8 +141,12 @@ def remove_documents(
         unknown = [d for d in document_ids if d not in manifest.documents]
         if unknown:
             raise AssistantError(
-                f"No document with id {', '.join(unknown)} in the index.",
-                hint="Run `python -m ingest --status` to list the documents and their ids.",
+                ngettext(
+                    "No document with id {ids} in the index.",
+                    "No documents with ids {ids} in the index.",
+                    len(unknown),
+                ).format(ids=", ".join(unknown)),
+                hint=_("Run `python -m ingest --status` to list the documents and their ids."),
             )
         store = ChunkStore(settings, embedder or build_embedder(settings))
         tally = Tally()
@@ -214,7 +219,9 @@ def _ingest_file(
         doc_id, clean, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
     )
     if not chunks:
-        raise DocumentError(path, "no text left after cleaning", hint="Check the file's content.")
+        raise DocumentError(
+            path, _("no text left after cleaning"), hint=_("Check the file's content.")
+        )
     # Attachments go in before their message's record: a run killed in between redoes the
     # message (it has no record), and the attachments already in are found unchanged.
     if loaded.attachments or (previous is not None and previous.format == "email"):
@@ -233,7 +240,7 @@ def _ingest_file(
     batch = settings.embedding_batch_size
     with tqdm(
         total=len(chunks),
-        desc=f"Embedden {path.name[:40]}",
+        desc=_("Embedding {name}").format(name=path.name[:40]),
         unit="chunk",
         leave=False,
         disable=not run.progress,
@@ -295,7 +302,7 @@ def _ingest_attachments(
                     depth=depth + 1,
                 )
             except DocumentError as exc:
-                name = f"{path} (bijlage {saved.name})"
+                name = _("{path} (attachment {name})").format(path=path, name=saved.name)
                 tally.failed.append(FileFailure(name, exc.reason, exc.hint))
     for child_id in _children(manifest, doc_id) - wanted:
         _remove(child_id, manifest, run.store, layout, tally)
@@ -336,7 +343,8 @@ def _read_limited(path: Path, max_bytes: int) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise DocumentError(path, f"cannot read the file ({exc.strerror or exc})") from exc
+        reason = _("cannot read the file ({reason})").format(reason=exc.strerror or exc)
+        raise DocumentError(path, reason) from exc
 
 
 def _discover(paths: Sequence[Path]) -> tuple[list[Path], list[FileFailure]]:
@@ -353,7 +361,9 @@ def _discover(paths: Sequence[Path]) -> tuple[list[Path], list[FileFailure]]:
             files.append(root)
         else:
             missing.append(
-                FileFailure(str(root), "no such file or folder", "Check the path and try again.")
+                FileFailure(
+                    str(root), _("no such file or folder"), _("Check the path and try again.")
+                )
             )
     unique = list(dict.fromkeys(files))
     return unique, missing

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from assistant.core.i18n import _, ngettext
+
 
 @dataclass(frozen=True)
 class FileFailure:
@@ -63,39 +65,95 @@ class IngestReport:
         return not self.failed
 
     def summary(self) -> str:
+        """The run in a few lines, in the interface language, for the console."""
         lines = [
-            f"Documents: {len(self.added)} added, {len(self.updated)} updated, "
-            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
-            f"{len(self.failed)} failed.",
-            f"Index: {self.documents_total} documents, {self.chunks_total} chunks "
-            f"({self.chunks_written} chunks written in this run), {self.seconds:.1f} s.",
+            _(
+                "Documents: {added} added, {updated} updated, {unchanged} unchanged, "
+                "{removed} removed, {failed} failed."
+            ).format(
+                added=len(self.added),
+                updated=len(self.updated),
+                unchanged=len(self.unchanged),
+                removed=len(self.removed),
+                failed=len(self.failed),
+            ),
+            _(
+                "Index: {documents}, {chunks} ({written} written in this run), {seconds:.1f} s."
+            ).format(
+                documents=_documents(self.documents_total),
+                chunks=_chunks(self.chunks_total),
+                written=_chunks(self.chunks_written),
+                seconds=self.seconds,
+            ),
         ]
         if self.audited:
             lines.append(
-                f"Source check: {self.audited} documents cleaned, {len(self.unmapped)} sentences "
-                "not found as one passage of their source."
+                _(
+                    "Source check: {documents} cleaned, {sentences} not found as one passage of "
+                    "their source."
+                ).format(
+                    documents=_documents(self.audited),
+                    sentences=ngettext("{n} sentence", "{n} sentences", len(self.unmapped)).format(
+                        n=len(self.unmapped)
+                    ),
+                )
             )
         if self.ocr_pages:
             read = self.ocr_pages - self.ocr_cached
-            pace = f", {self.ocr_seconds / read:.1f} s per page" if read else ""
+            pace = (
+                _(", {seconds:.1f} s per page").format(seconds=self.ocr_seconds / read)
+                if read
+                else ""
+            )
             lines.append(
-                f"OCR: {self.ocr_pages} scanned pages ({self.ocr_cached} from the OCR cache"
-                f"{pace}); {len(self.uncertain)} under the confidence threshold."
+                _(
+                    "OCR: {pages} ({cached} from the OCR cache{pace}); {uncertain} under the "
+                    "confidence threshold."
+                ).format(
+                    pages=ngettext("{n} scanned page", "{n} scanned pages", self.ocr_pages).format(
+                        n=self.ocr_pages
+                    ),
+                    cached=self.ocr_cached,
+                    pace=pace,
+                    uncertain=len(self.uncertain),
+                )
             )
         for scan in self.uncertain:
             lines.append(
-                f"  LOW OCR CONFIDENCE {scan.path} p. {scan.page}: {scan.confidence:.0f}% "
-                "(indexed; check the scan)"
+                "  "
+                + _(
+                    "LOW OCR CONFIDENCE {path} p. {page}: {confidence:.0f}% (indexed; check the "
+                    "scan)"
+                ).format(path=scan.path, page=scan.page, confidence=scan.confidence)
             )
         for name in self.skipped_attachments:
-            lines.append(f"  ATTACHMENT NOT INGESTED {name}: unsupported file type")
+            lines.append(
+                "  " + _("ATTACHMENT NOT INGESTED {name}: unsupported file type").format(name=name)
+            )
         for failure in self.failed:
-            hint = f"\n      -> {failure.hint}" if failure.hint else ""
-            lines.append(f"  FAILED {failure.path}: {failure.reason}{hint}")
+            lines.append(
+                "  " + _("FAILED {path}: {reason}").format(path=failure.path, reason=failure.reason)
+            )
+            if failure.hint:
+                lines[-1] += f"\n      -> {failure.hint}"
         for sentence in self.unmapped:
-            page = f" p. {sentence.page}" if sentence.page else ""
-            lines.append(f"  UNMAPPED {sentence.path}{page}: {sentence.text[:160]}")
+            text = sentence.text[:160]
+            if sentence.page:
+                line = _("UNMAPPED {path} p. {page}: {text}").format(
+                    path=sentence.path, page=sentence.page, text=text
+                )
+            else:
+                line = _("UNMAPPED {path}: {text}").format(path=sentence.path, text=text)
+            lines.append(f"  {line}")
         return "\n".join(lines)
+
+
+def _documents(count: int) -> str:
+    return ngettext("{n} document", "{n} documents", count).format(n=count)
+
+
+def _chunks(count: int) -> str:
+    return ngettext("{n} chunk", "{n} chunks", count).format(n=count)
 
 
 @dataclass

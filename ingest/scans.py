@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 from tqdm import tqdm
 
 from assistant.core.errors import DocumentError
+from assistant.core.i18n import _
 from ingest import ocr
 from ingest.document import Segment, title_from_filename
 
@@ -51,8 +52,8 @@ def ocr_pdf_pages(
     except pdfium.PdfiumError as exc:
         raise DocumentError(
             path,
-            f"the scanned PDF cannot be rendered for OCR ({exc})",
-            hint="The file may be damaged; export or scan it again.",
+            _("the scanned PDF cannot be rendered for OCR ({error})").format(error=exc),
+            hint=_("The file may be damaged; export or scan it again."),
         ) from exc
     try:
         with ocr.Reader(settings) as reader:
@@ -119,8 +120,8 @@ def _read(
     except ocr.OcrFailed as exc:
         raise DocumentError(
             path,
-            f"OCR failed on page {number}: {exc}",
-            hint="Check that the file opens in an image viewer; scan it again if not.",
+            _("OCR failed on page {page}: {error}").format(page=number, error=exc),
+            hint=_("Check that the file opens in an image viewer; scan it again if not."),
         ) from exc
 
 
@@ -137,8 +138,10 @@ def _opened(path: Path) -> Iterator[Image.Image]:
         limit = 2 * (PILImage.MAX_IMAGE_PIXELS or 0) / 1e6
         raise DocumentError(
             path,
-            f"the image is over {limit:.0f} megapixels (a decompression bomb or a poster)",
-            hint="Check where the file came from; scan it again at 300 DPI.",
+            _("the image is over {limit:.0f} megapixels (a decompression bomb or a poster)").format(
+                limit=limit
+            ),
+            hint=_("Check where the file came from; scan it again at 300 DPI."),
         ) from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise _unreadable(path, exc) from exc
@@ -151,8 +154,10 @@ def _opened(path: Path) -> Iterator[Image.Image]:
 def _unreadable(path: Path, exc: BaseException) -> DocumentError:
     return DocumentError(
         path,
-        f"not a readable image ({type(exc).__name__}: {str(exc)[:120]})",
-        hint="The file may be truncated or damaged; scan or export it again.",
+        _("not a readable image ({kind}: {error})").format(
+            kind=type(exc).__name__, error=str(exc)[:120]
+        ),
+        hint=_("The file may be truncated or damaged; scan or export it again."),
     )
 
 
@@ -160,8 +165,8 @@ def _progress(items: Sequence[T], path: Path, settings: ocr.OcrSettings) -> Iter
     bar: Callable[..., Iterator[T]] = tqdm
     yield from bar(
         items,
-        desc=f"OCR {path.name[:40]}",
-        unit="pagina",
+        desc=_("OCR {name}").format(name=path.name[:40]),
+        unit=_("page"),
         leave=False,
         disable=not settings.progress,
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from assistant.core.errors import DocumentError
+from assistant.core.i18n import _
 from ingest.document import ZIP_EXPANSION_LIMIT, Segment, title_from_filename
 
 # --- DOCX ----------------------------------------------------------------------------------------
@@ -31,8 +32,8 @@ def load_docx(path: Path, max_bytes: int) -> tuple[str, list[Segment]]:
     except Exception as exc:  # python-docx raises KeyError, ValueError, PackageNotFoundError...
         raise DocumentError(
             path,
-            f"not a readable Word (.docx) file ({type(exc).__name__})",
-            hint="Open it in Word or LibreOffice and save it again as .docx.",
+            _("not a readable Word (.docx) file ({kind})").format(kind=type(exc).__name__),
+            hint=_("Open it in Word or LibreOffice and save it again as .docx."),
         ) from exc
 
     segments: list[Segment] = []
@@ -65,14 +66,16 @@ def _check_zip(path: Path, max_bytes: int) -> None:
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise DocumentError(
             path,
-            "not a readable Word (.docx) file: the zip container is broken",
-            hint="Open it in Word or LibreOffice and save it again as .docx.",
+            _("not a readable Word (.docx) file: the zip container is broken"),
+            hint=_("Open it in Word or LibreOffice and save it again as .docx."),
         ) from exc
     if expanded > ZIP_EXPANSION_LIMIT * max_bytes:
         raise DocumentError(
             path,
-            f"the .docx expands to {expanded / 2**20:.0f} MiB (a zip bomb or a huge document)",
-            hint="Check where the file came from; split a genuinely large document.",
+            _("the .docx expands to {size:.0f} MiB (a zip bomb or a huge document)").format(
+                size=expanded / 2**20
+            ),
+            hint=_("Check where the file came from; split a genuinely large document."),
         )
 
 
@@ -218,7 +221,10 @@ def decode(path: Path, data: bytes) -> str:
             try:
                 text = data.decode(encoding)
             except UnicodeDecodeError as exc:
-                raise DocumentError(path, f"invalid {encoding} text ({exc.reason})") from exc
+                reason = _("invalid {encoding} text ({reason})").format(
+                    encoding=encoding, reason=exc.reason
+                )
+                raise DocumentError(path, reason) from exc
             break
     if text is None:
         try:
@@ -228,8 +234,8 @@ def decode(path: Path, data: bytes) -> str:
     if _looks_binary(text):
         raise DocumentError(
             path,
-            "the file is binary, not text (control characters throughout)",
-            hint="Check the file type: rename it to its real extension or export it as text.",
+            _("the file is binary, not text (control characters throughout)"),
+            hint=_("Check the file type: rename it to its real extension or export it as text."),
         )
     return text
 
@@ -241,13 +247,14 @@ def _detect(path: Path, data: bytes) -> str:
     if best is None or best.encoding is None:
         raise DocumentError(
             path,
-            "the file is binary or in an unknown text encoding",
-            hint="Save it as UTF-8 text, or check that it is really a text file.",
+            _("the file is binary or in an unknown text encoding"),
+            hint=_("Save it as UTF-8 text, or check that it is really a text file."),
         )
     try:
         return data.decode(best.encoding)
     except (UnicodeDecodeError, LookupError) as exc:
-        raise DocumentError(path, f"cannot decode the text as {best.encoding}") from exc
+        reason = _("cannot decode the text as {encoding}").format(encoding=best.encoding)
+        raise DocumentError(path, reason) from exc
 
 
 def _looks_binary(text: str) -> bool:

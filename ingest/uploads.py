@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.core.i18n import _
 from assistant.core.settings import Settings
 
 #: The formats ingestion reads (ingest/load.py), the common spellings only.
@@ -80,15 +81,20 @@ def store_upload(source: Path, original_name: str, settings: Settings) -> Stored
     suffix = Path(name).suffix
     if suffix not in ALLOWED_SUFFIXES:
         raise ValueError(
-            f"{original_name}: bestandstype {suffix or '(geen)'} wordt niet ondersteund; "
-            f"gebruik {', '.join(ALLOWED_SUFFIXES)}."
+            _("{name}: the file type {suffix} is not supported; use {suffixes}.").format(
+                name=original_name,
+                suffix=suffix or _("(none)"),
+                suffixes=", ".join(ALLOWED_SUFFIXES),
+            )
         )
     size = source.stat().st_size
     limit = int(settings.max_file_mb * 2**20)
     if size > limit:
         raise ValueError(
-            f"{original_name}: {size / 2**20:.1f} MiB is groter dan de limiet van "
-            f"{settings.max_file_mb:g} MiB (ASSISTANT_MAX_FILE_MB)."
+            _(
+                "{name}: {size:.1f} MiB is larger than the limit of {limit:g} MiB "
+                "(ASSISTANT_MAX_FILE_MB)."
+            ).format(name=original_name, size=size / 2**20, limit=settings.max_file_mb)
         )
     folder = uploads_dir(settings)
     try:
@@ -101,7 +107,7 @@ def store_upload(source: Path, original_name: str, settings: Settings) -> Stored
         target = folder / f"{Path(name).stem}-{_digest(source)[:8]}{suffix}"
     resolved = target.resolve()
     if resolved.parent != folder.resolve():  # belt and braces: safe_name already prevents it
-        raise ValueError(f"{original_name}: ongeldige bestandsnaam.")
+        raise ValueError(_("{name}: invalid file name.").format(name=original_name))
     existed = resolved.exists()
     partial = resolved.with_name(resolved.name + ".part")
     try:
@@ -114,8 +120,9 @@ def store_upload(source: Path, original_name: str, settings: Settings) -> Stored
         # second file name: only an error that names the source alone is about reading it.
         if exc.filename == str(source) and exc.filename2 is None:
             raise ValueError(
-                f"{original_name}: het geüploade bestand kan niet worden gelezen "
-                f"({exc.strerror or exc}). Upload het opnieuw."
+                _("{name}: the uploaded file cannot be read ({reason}). Upload it again.").format(
+                    name=original_name, reason=exc.strerror or exc
+                )
             ) from exc
         raise _unwritable(original_name, folder, exc) from exc
     return StoredUpload(resolved, original_name, existed=existed)
@@ -124,18 +131,22 @@ def store_upload(source: Path, original_name: str, settings: Settings) -> Stored
 def _unwritable(original_name: str, folder: Path, exc: OSError) -> ValueError:
     """The message for the user when the uploads folder cannot take the file."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        problem = "de schijf is vol"
-        todo = "Maak schijfruimte vrij of kies met ASSISTANT_DATA_DIR een map op een andere schijf."
+        problem = _("the disk is full")
+        todo = _("Free up disk space, or choose a folder on another disk with ASSISTANT_DATA_DIR.")
     elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        problem = "de map is alleen-lezen of niet schrijfbaar"
-        todo = (
-            "Kies met ASSISTANT_DATA_DIR een map waarin de assistent mag schrijven, of pas de "
-            "rechten van deze map aan."
+        problem = _("the folder is read-only or not writable")
+        todo = _(
+            "Choose a folder the assistant may write to with ASSISTANT_DATA_DIR, or change the "
+            "permissions of this folder."
         )
     else:
         problem = exc.strerror or str(exc)
-        todo = "Probeer het opnieuw; lukt het weer niet, kijk dan of de map bereikbaar is."
-    return ValueError(f"{original_name}: kan niet worden opgeslagen in {folder}: {problem}. {todo}")
+        todo = _("Try again; if it fails again, check that the folder can be reached.")
+    return ValueError(
+        _("{name}: cannot be saved in {folder}: {problem}. {todo}").format(
+            name=original_name, folder=folder, problem=problem, todo=todo
+        )
+    )
 
 
 def _digest(path: Path) -> str:

@@ -13,6 +13,10 @@ import pytest
 from assistant.core import runtime_env  # noqa: F401  (environment first)
 from assistant.core.settings import Settings, load_settings
 
+# The tests read messages in the code's own wording, English; the tests of the Dutch UI and of the
+# catalogue ask for Dutch (the users' default) themselves. Subprocesses inherit this.
+os.environ["ASSISTANT_INTERFACE_LANGUAGE"] = "en"
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 #: The small model end-to-end tests answer with (temperature 0 so runs repeat).

@@ -35,14 +35,18 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout_s: float =
             time.sleep(0.5)
 
 
-def app_env(data_dir: Path, corpus_dir: Path, port: int, **settings: str) -> dict[str, str]:
+def app_env(
+    data_dir: Path, corpus_dir: Path, port: int, *, interface_language: str = "nl", **settings: str
+) -> dict[str, str]:
     """The environment for ``python app.py``: this process's own, plus the data folder, the corpus,
-    the port and each keyword as an ``ASSISTANT_`` setting (``top_k="3"`` → ``ASSISTANT_TOP_K``)."""
+    the port, the interface language (Dutch, the users' default, unless told) and each keyword as
+    an ``ASSISTANT_`` setting (``top_k="3"`` → ``ASSISTANT_TOP_K``)."""
     return {
         **os.environ,
         "ASSISTANT_DATA_DIR": str(data_dir),
         "ASSISTANT_CORPUS_DIR": str(corpus_dir),
         "ASSISTANT_UI_PORT": str(port),
+        "ASSISTANT_INTERFACE_LANGUAGE": interface_language,
         **{f"ASSISTANT_{name.upper()}": value for name, value in settings.items()},
     }
 

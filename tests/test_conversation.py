@@ -255,7 +255,7 @@ def test_the_terminal_chat_understands_a_follow_up(small_settings: Any) -> None:
     import subprocess
     import sys
 
-    env = cli_env(small_settings)
+    env = {**cli_env(small_settings), "ASSISTANT_INTERFACE_LANGUAGE": "nl"}  # the Dutch chat
     typed = "Wat is de Actieagenda Sterk Bestuur?\nWie voert die uit?\nnieuw\nstop\n"
     result = subprocess.run(
         [sys.executable, "-m", "assistant", "chat"],

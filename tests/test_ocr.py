@@ -276,7 +276,7 @@ def test_a_scanned_page_is_retrieved_and_quoted_with_its_page_and_the_ocr_mark(
 
     assert "ba-ocr" in answer_html(answered[0])
     assert all(q["ocr"] for q in provenance(answered[0])["quotes"])
-    assert "OCR (machinaal gelezen van een scan)" in export_markdown(answered[0])
+    assert "OCR (machine-read from a scan)" in export_markdown(answered[0])
     from assistant.__main__ import render
 
-    assert "OCR: machinaal gelezen van een scan" in render(answered[0])  # the terminal too
+    assert "OCR: machine-read from a scan" in render(answered[0])  # the terminal too

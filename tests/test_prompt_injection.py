@@ -63,7 +63,11 @@ def _runs(text: str, size: int = 6) -> set[tuple[str, ...]]:
 #: Every six-word run of the instructions to the model (all prompt files but the refusal sentences,
 #: which are meant for the user): none may turn up in what a user sees.
 PROMPT_RUNS = set().union(
-    *(_runs(p.read_text()) for p in PROMPTS_DIR.glob("*.txt") if p.name != "refusal.txt")
+    *(
+        _runs(p.read_text())
+        for p in PROMPTS_DIR.iterdir()
+        if p.name.endswith(".txt") and p.name != "refusal.txt"
+    )
 )
 
 

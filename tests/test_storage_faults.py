@@ -220,8 +220,8 @@ def test_an_upload_into_a_read_only_data_dir_is_refused_with_a_message(
     with _read_only(settings.data_dir), pytest.raises(ValueError) as caught:
         store_upload(CORPUS / SMALL[0], "nieuwsbericht.txt", settings)
     message = str(caught.value)
-    assert f"kan niet worden opgeslagen in {settings.data_dir / 'uploads'}" in message
-    assert "alleen-lezen" in message and "ASSISTANT_DATA_DIR" in message
+    assert f"cannot be saved in {settings.data_dir / 'uploads'}" in message
+    assert "read-only" in message and "ASSISTANT_DATA_DIR" in message
     assert not (settings.data_dir / "uploads").exists()
 
 
@@ -232,9 +232,9 @@ def test_an_upload_that_does_not_fit_leaves_nothing_behind(
     upload.write_text("Een zin over de uitvoering. " * 8000, encoding="utf-8")  # 220 KiB
     settings = make_settings(data_dir=tmp_path / "volume")
     with _tmpfs(settings.data_dir, 64 * 1024):
-        with pytest.raises(ValueError, match="de schijf is vol") as caught:
+        with pytest.raises(ValueError, match="the disk is full") as caught:
             store_upload(upload, "groot.txt", settings)
-        assert "Maak schijfruimte vrij" in str(caught.value)
+        assert "Free up disk space" in str(caught.value)
         assert list((settings.data_dir / "uploads").iterdir()) == []  # no cut-off .part file
 
 

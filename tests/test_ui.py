@@ -1,5 +1,6 @@
 """The web UI in a real browser: Debian's Chromium driven by Playwright, against ``python app.py``
-started on a free port with the real index and the real 0.5B model.
+started on a free port with the real index and the real 0.5B model, in Dutch (the users'
+default interface language; the rest of the suite runs in English).
 
 Screenshots land in ``test-artifacts/ui/`` (git-ignored), with ``timings.json`` holding the
 measured time from clicking "Vraag stellen" to the first streamed answer text.
@@ -47,6 +48,7 @@ def app_url(
         data,
         CORPUS,
         port,
+        interface_language="nl",
         model_cache_dir=str(settings.model_cache_dir),
         llm_backend="embedded",
         llm_embedded_model="qwen2.5-coder-0.5b",
@@ -354,17 +356,35 @@ def test_two_staff_members_ask_at_once(browser: Any, app_url: tuple[str, Path]) 
             tab.context.close()
 
 
-def test_bad_questions_get_a_message_and_nothing_in_them_runs(page: Any) -> None:
+def _dutch_refusal(question: str, max_tokens: int) -> str:
+    """The message the app shows for a question it refuses, in Dutch as the app runs."""
+    from assistant.core.errors import QuestionError
+    from assistant.core.i18n import activate
+    from assistant.questions import check_question
+
+    activate("nl")
+    try:
+        with pytest.raises(QuestionError) as refused:
+            check_question(question, max_tokens)
+    finally:
+        activate(None)
+    return refused.value.message
+
+
+def test_bad_questions_get_a_message_and_nothing_in_them_runs(
+    page: Any, corpus_index: tuple[Settings, Any]
+) -> None:
     rejected = [
-        ("Wat zegt de ROB over de dienstverlening? " * 2500, "too long"),  # 100 kB pasted
-        ("Wat is\x1b[31m de taak van de ROB?", "control characters"),
-        ("🙂🤔❓🏛️", "no words"),
+        "Wat zegt de ROB over de dienstverlening? " * 2500,  # too long: 100 kB pasted
+        "Wat is\x1b[31m de taak van de ROB?",  # control characters
+        "🙂🤔❓🏛️",  # no words
     ]
-    for number, (question, message) in enumerate(rejected, start=1):
+    max_tokens = corpus_index[0].question_max_tokens  # the app runs with the same default
+    for number, question in enumerate(rejected, start=1):
         _ask(page, question)
         reply = _finished(page, number)
         assert "ba-error" in (reply.get_attribute("class") or ""), reply.inner_text()
-        assert message in reply.inner_text()
+        assert _dutch_refusal(question, max_tokens) in reply.inner_text()
     assert len(page.locator("#chat").inner_text()) < 20_000  # the long question is shortened
     injected = (
         "<img src=x onerror=alert(1)><script>window.__pwned = 1</script> **Wat** doet de "
@@ -445,6 +465,7 @@ def test_login_and_an_unreachable_model_are_handled(
         tmp_path / "data",
         CORPUS,
         port,
+        interface_language="nl",
         ui_users="anna:Geheim-2026",
         llm_backend="ollama",
     )

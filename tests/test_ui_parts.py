@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from html import escape
 from pathlib import Path
 
 import pytest
 
 from assistant.core.errors import AssistantError, ConfigurationError
+from assistant.core.i18n import activate
 from assistant.core.settings import Settings
 from assistant.presentation import (
     answer_html,
@@ -25,6 +27,14 @@ from ingest.uploads import safe_name, store_upload, uploads_dir
 
 EVIL = "<script>alert(1)</script> <img src=x onerror=alert(2)> [klik](javascript:alert(3))"
 DOCUMENT = "Inleiding. " + EVIL + " Het kabinet investeert 5 miljoen euro in de uitvoering. Slot."
+
+
+@pytest.fixture(autouse=True)
+def dutch_interface() -> Iterator[None]:
+    """These tests read the UI as its users do, in Dutch (the suite's default is English)."""
+    activate("nl")
+    yield
+    activate(None)
 
 
 def _answer(*, refused: bool = False) -> Answer:
@@ -182,6 +192,7 @@ def test_uploads_stay_in_the_uploads_folder_and_respect_limits(
 
 
 def test_ui_login_setting(make_settings: Callable[..., Settings]) -> None:
+    activate("en")  # the settings' own message, in the code's wording
     assert make_settings().ui_credentials() == []
     settings = make_settings(ui_users="anna:geheim1, bram:geheim2")
     assert settings.ui_credentials() == [("anna", "geheim1"), ("bram", "geheim2")]
@@ -194,7 +205,7 @@ def test_ui_login_setting(make_settings: Callable[..., Settings]) -> None:
 def test_status_names_an_empty_index_and_an_unreachable_model(
     make_settings: Callable[..., Settings],
 ) -> None:
-    from app import Services, status_markdown
+    from assistant.webui import Services, status_markdown
     from tests.servers import free_port
 
     settings = make_settings(llm_backend="ollama", ollama_host=f"http://127.0.0.1:{free_port()}")
@@ -204,17 +215,20 @@ def test_status_names_an_empty_index_and_an_unreachable_model(
     with pytest.raises(AssistantError):
         services.answerer()
     status = status_markdown(services)
-    assert "Het taalmodel is niet beschikbaar" in status and "unreachable" in status
+    problem = services.backend_problem
+    assert problem is not None
+    assert "Het taalmodel is niet beschikbaar" in status and escape(problem.message) in status
 
 
 def test_status_names_an_index_built_with_other_settings(
     corpus_index: tuple[Settings, object],
 ) -> None:
-    from app import Services, status_markdown
     from assistant.core.settings import load_settings
+    from assistant.webui import Services, status_markdown
 
     settings, _ = corpus_index
     other = load_settings(**{**settings.model_dump(), "chunk_size": 512, "ui_users": None})
+    activate("en")  # the index check's own message, in the code's wording
     status = status_markdown(Services(other))
     assert "built with other settings" in status and "--rebuild" in status
 
@@ -229,8 +243,8 @@ def test_the_app_answers_from_an_index_another_process_changed(
     import subprocess
     import sys
 
-    from app import Services
     from assistant.core.settings import load_settings
+    from assistant.webui import Services
     from tests.conftest import CORPUS, REPO, SMALL_MODEL
 
     indexed, _ = corpus_index

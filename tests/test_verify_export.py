@@ -115,8 +115,8 @@ def test_an_unchanged_document_keeps_its_quote_through_the_command_line(
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "[1] ongewijzigd: nota" in result.stdout.lower()
-    assert "1 van 1 citaten staan er nog." in result.stdout
+    assert "[1] unchanged: nota" in result.stdout.lower()
+    assert "1 of 1 quotes still stand." in result.stdout
 
 
 def test_text_inserted_before_the_quote_moves_it_and_the_new_offsets_hold(
@@ -128,14 +128,14 @@ def test_text_inserted_before_the_quote_moves_it_and_the_new_offsets_hold(
     check = verify_export(data, indexed)
     (quote,) = check.quotes
     assert quote.status == "moved" and quote.stands and check.ok
-    assert quote.label == "verplaatst (staat er nog letterlijk)"
+    assert quote.label == "moved (still stands verbatim)"
     assert quote.current is not None and quote.current.start > quote.exported.start
     stored = read_document_text(indexed.index_dir / "documents", _note_id(indexed))
     assert stored.text.text[quote.current.start : quote.current.end] == QUOTE
     assert stored.text.source is not None
     source = stored.text.source.text
     assert source[quote.current.source_start : quote.current.source_end] == QUOTE
-    assert "gewijzigd" in quote.message and str(quote.current.start) in quote.message
+    assert "changed" in quote.message and str(quote.current.start) in quote.message
 
 
 def test_a_quote_edited_out_of_its_document_is_gone(
@@ -151,8 +151,8 @@ def test_a_quote_edited_out_of_its_document_is_gone(
     assert quote["status"] == "gone" and quote["current"] is None and not quote["stands"]
     assert main(["verify", str(path)]) == 1
     out = capsys.readouterr().out
-    assert "[1] verdwenen" in out and "0 van 1 citaten staan er nog." in out
-    assert "niet meer letterlijk" in out
+    assert "[1] gone" in out and "0 of 1 quotes still stand." in out
+    assert "no longer stands verbatim" in out
 
 
 def test_a_quote_whose_last_word_now_goes_on_is_gone(indexed: Settings, embedder: Any) -> None:
@@ -175,7 +175,7 @@ def test_a_removed_document_is_reported(
     assert [q.status for q in check.quotes] == ["document_removed"] and not check.ok
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(indexed.data_dir))
     assert main(["verify", str(path)]) == 1
-    assert "[1] document verwijderd" in capsys.readouterr().out
+    assert "[1] document removed" in capsys.readouterr().out
 
 
 def test_a_tampered_export_is_caught(indexed: Settings) -> None:
@@ -183,7 +183,7 @@ def test_a_tampered_export_is_caught(indexed: Settings) -> None:
     tampered = json.loads(json.dumps(data))
     tampered["quotes"][0]["text"] = QUOTE.replace("vijf", "vijftig")
     (quote,) = verify_export(tampered, indexed).quotes
-    assert quote.status == "altered" and quote.label == "export gewijzigd" and not quote.stands
+    assert quote.status == "altered" and quote.label == "export altered" and not quote.stands
     # Offsets edited, text left alone: the quote is still found, where it really stands.
     shifted = json.loads(json.dumps(data))
     shifted["quotes"][0]["start"] += 5
@@ -202,10 +202,10 @@ def test_an_export_without_hashes_is_checked_by_its_text(indexed: Settings) -> N
     check = verify_export(old, indexed)
     assert check.export_format == 1 and check.ok
     assert [q.status for q in check.quotes] == ["unchanged"]
-    assert check.notes and "niet vast te stellen" in check.notes[0]
+    assert check.notes and "cannot be determined" in check.notes[0]
     old["quotes"][0]["text"] = QUOTE.replace("vijf", "vijftig")  # an edit it cannot recognise
     (quote,) = verify_export(old, indexed).quotes
-    assert quote.status == "gone" and "export zonder hash" in quote.message
+    assert quote.status == "gone" and "export without hash" in quote.message
 
 
 def test_the_markdown_export_shows_the_hashes(indexed: Settings) -> None:
@@ -216,8 +216,8 @@ def test_the_markdown_export_shows_the_hashes(indexed: Settings) -> None:
     quotes, _ = verify_quotes([Evidence(document_id, quote["start"], quote["end"])], pinned)
     answer = Answer("v", "a", False, tuple(quotes), (), (), "m", "b", "p", "h", Timings())
     markdown = export_markdown(answer)
-    assert f"sha256 brontekst `{quote['document_sha256']}`" in markdown
-    assert f"citaat `{quote['quote_sha256']}`" in markdown
+    assert f"sha256 source text `{quote['document_sha256']}`" in markdown
+    assert f"quote `{quote['quote_sha256']}`" in markdown
     no_hash = dataclasses.replace(
         answer, quotes=(dataclasses.replace(quotes[0], document_sha256=""),)
     )

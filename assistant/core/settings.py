@@ -44,6 +44,7 @@ _DEPLOYMENT_FIELDS = frozenset(
         "ui_port",
         "ui_users",
         "ui_concurrency",
+        "interface_language",
     }
 )
 
@@ -318,6 +319,13 @@ class Settings(BaseSettings):
         "reply, including the wait in its queue (8 questions at once on 2 cores: up to ~300 s).",
     )
 
+    # --- interface -----------------------------------------------------------------------------
+    interface_language: Literal["nl", "en"] = Field(
+        "nl",
+        description="Language of the interface: the web UI, the command's output, progress, "
+        "errors and their hints (`nl` or `en`). Answers follow the question's language.",
+    )
+
     # --- web UI (app.py) ----------------------------------------------------------------------
     ui_host: str = Field(
         "127.0.0.1",
@@ -387,15 +395,21 @@ def load_settings(**overrides: Any) -> Settings:
     from pydantic import ValidationError
 
     from assistant.core.errors import ConfigurationError
+    from assistant.core.i18n import _
 
     try:
         return Settings(**overrides)
     except ValidationError as exc:
+        # pydantic's own explanation (err["msg"]) is English in either interface language.
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
             for err in exc.errors()
         )
         raise ConfigurationError(
-            f"Invalid settings: {problems}.",
-            hint="Check the ASSISTANT_* environment variables (see README, 'Configuration').",
+            _("Invalid settings: {problems}.").format(problems=problems),
+            hint=_(
+                "Check the ASSISTANT_* environment variables and the .env file "
+                "(`beleidsassistent config` shows every value and where it came from; README, "
+                "'Configuration')."
+            ),
         ) from exc

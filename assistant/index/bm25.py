@@ -38,6 +38,7 @@ from llama_index.core.schema import BaseNode, NodeWithScore, QueryBundle
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
 from assistant.core.errors import AssistantError
+from assistant.core.i18n import _
 from assistant.core.text import BM25_STOPWORDS, new_stemmer
 from assistant.index.layout import BM25_STATE_FILE as STATE_FILE
 from assistant.index.manifest import atomic_write_text
@@ -208,8 +209,8 @@ def _fetch(fetch: FetchNodes, ids: list[str]) -> list[BaseNode]:
     nodes = fetch(ids)
     if sorted(n.node_id for n in nodes) != sorted(ids):
         raise AssistantError(
-            "The Chroma collection and the manifest disagree about the chunks in the index.",
-            hint="Run `python -m ingest` again; if this persists, `python -m ingest --rebuild`.",
+            _("The Chroma collection and the manifest disagree about the chunks in the index."),
+            hint=_("Run `python -m ingest` again; if this persists, `python -m ingest --rebuild`."),
         )
     return nodes
 

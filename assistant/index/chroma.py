@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.core.errors import AssistantError, BackendError
+from assistant.core.i18n import _
 from assistant.core.settings import Settings
 from assistant.index.layout import IndexLayout
 from assistant.index.storage import causes, is_writable, storage_error
@@ -73,7 +74,7 @@ class ServerChroma:
     embedded = False
 
     def describe(self) -> str:
-        return f"Chroma server at {self.host}:{self.port}"
+        return _("Chroma server at {host}:{port}").format(host=self.host, port=self.port)
 
     def client(self, *, read_only: bool = False) -> Any:
         import chromadb
@@ -88,13 +89,16 @@ class ServerChroma:
             return exc
         if _unreachable(exc):
             return BackendError(
-                f"The {self.describe()} cannot be reached ({_reason(exc)}).",
-                hint=f"Start it with `chroma run --path <folder> --host {self.host} "
-                f"--port {self.port}`, or check ASSISTANT_CHROMA_HOST and "
-                "ASSISTANT_CHROMA_PORT (leave ASSISTANT_CHROMA_HOST empty to use the embedded "
-                "store in the data folder).",
+                _("The {target} cannot be reached ({reason}).").format(
+                    target=self.describe(), reason=_reason(exc)
+                ),
+                hint=_(
+                    "Start it with `chroma run --path <folder> --host {host} --port {port}`, or "
+                    "check ASSISTANT_CHROMA_HOST and ASSISTANT_CHROMA_PORT (leave "
+                    "ASSISTANT_CHROMA_HOST empty to use the embedded store in the data folder)."
+                ).format(host=self.host, port=self.port),
             )
-        return BackendError(f"The {self.describe()} failed ({_reason(exc)}).", hint=_repair(hint))
+        return _failed(self.describe(), exc, hint)
 
     def discard(self, client: Any) -> bool:
         return False  # the server keeps its own state; the client reconnects by itself
@@ -111,7 +115,7 @@ class EmbeddedChroma:
     embedded = True
 
     def describe(self) -> str:
-        return f"embedded Chroma store in {self.folder}"
+        return _("embedded Chroma store in {folder}").format(folder=self.folder)
 
     def client(self, *, read_only: bool = False) -> Any:
         """``read_only``: the caller never writes, so a store in a folder that cannot be written
@@ -137,7 +141,7 @@ class EmbeddedChroma:
         translated = storage_error(exc, self.folder, blame_low_space=True)
         if translated is not None:
             return translated
-        return BackendError(f"The {self.describe()} failed ({_reason(exc)}).", hint=_repair(hint))
+        return _failed(self.describe(), exc, hint)
 
     def discard(self, client: Any) -> bool:
         # A failed call (a write, or a read that applies Chroma's write log) may have left a
@@ -194,10 +198,14 @@ def _chroma_settings() -> Any:
     return ChromaSettings(anonymized_telemetry=False, allow_reset=True)
 
 
-def _repair(hint: str | None) -> str:
-    return hint or (
-        "Run `python -m ingest` to repair the index; if that fails too, rebuild it with "
-        "`python -m ingest --rebuild`."
+def _failed(target: str, exc: BaseException, hint: str | None) -> BackendError:
+    return BackendError(
+        _("The {target} failed ({reason}).").format(target=target, reason=_reason(exc)),
+        hint=hint
+        or _(
+            "Run `python -m ingest` to repair the index; if that fails too, rebuild it with "
+            "`python -m ingest --rebuild`."
+        ),
     )
 
 
@@ -228,10 +236,14 @@ def _snapshot_client(path: Path, chroma_settings: Any) -> Any:
     except OSError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise BackendError(
-            f"The index folder {path} is read-only, and a private copy of its Chroma store "
-            f"could not be made in {folder.parent} ({exc.strerror or exc}).",
-            hint="Free space in the temporary folder (or point TMPDIR to another one), or move "
-            "the index to a writable folder with ASSISTANT_DATA_DIR.",
+            _(
+                "The index folder {path} is read-only, and a private copy of its Chroma store "
+                "could not be made in {temporary} ({reason})."
+            ).format(path=path, temporary=folder.parent, reason=exc.strerror or exc),
+            hint=_(
+                "Free space in the temporary folder (or point TMPDIR to another one), or move "
+                "the index to a writable folder with ASSISTANT_DATA_DIR."
+            ),
         ) from exc
     size = sum(p.stat().st_size for p in copy.rglob("*") if p.is_file())
     log.warning(
@@ -283,5 +295,5 @@ def _unreachable(exc: BaseException) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or "no details"
+    text = str(exc).strip() or _("no details")
     return f"{type(exc).__name__}: {text[:300]}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from assistant.core.errors import IndexMismatchError
+from assistant.core.i18n import _
 from assistant.core.settings import Settings
 from assistant.index.embed import embed_query
 from assistant.index.layout import IndexLayout
@@ -43,9 +44,11 @@ def check_config(stored: IndexConfig, settings: Settings) -> None:
     differences = stored.differences(wanted)
     if differences:
         raise IndexMismatchError(
-            f"The index in {settings.index_dir} was built with other settings: "
-            + "; ".join(differences)
-            + ".",
-            hint="Rebuild it with `python -m ingest --rebuild` (re-embeds every document), or "
-            "restore the settings it was built with.",
+            _("The index in {folder} was built with other settings: {differences}.").format(
+                folder=settings.index_dir, differences="; ".join(differences)
+            ),
+            hint=_(
+                "Rebuild it with `python -m ingest --rebuild` (re-embeds every document), or "
+                "restore the settings it was built with."
+            ),
         )

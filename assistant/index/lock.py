@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from assistant.core.errors import AssistantError
+from assistant.core.i18n import _
 
 
 class IngestRunningError(AssistantError):
@@ -23,8 +24,10 @@ def exclusive(lock_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise IngestRunningError(
-                f"Another ingestion is already running on {lock_path.parent}.",
-                hint="Wait for it to finish, then run this again.",
+                _("Another ingestion is already running on {folder}.").format(
+                    folder=lock_path.parent
+                ),
+                hint=_("Wait for it to finish, then run this again."),
             ) from exc
         try:
             yield

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.core.errors import IndexNotReadyError
+from assistant.core.i18n import _
 from assistant.index.layout import journal_path, text_file
 from assistant.index.records import (
     Anchor,
@@ -57,7 +58,11 @@ class IndexConfig:
     def differences(self, other: IndexConfig) -> list[str]:
         """Human-readable ``name: stored -> requested`` for every field that differs."""
         return [
-            f"{f.name}: {getattr(self, f.name)!r} (index) vs {getattr(other, f.name)!r} (settings)"
+            _("{name}: {stored} (index) vs {wanted} (settings)").format(
+                name=f.name,
+                stored=repr(getattr(self, f.name)),
+                wanted=repr(getattr(other, f.name)),
+            )
             for f in fields(self)
             if getattr(self, f.name) != getattr(other, f.name)
         ]
@@ -110,8 +115,10 @@ class Manifest:
             manifest._replay()
         except (ValueError, KeyError, TypeError) as exc:
             raise IndexNotReadyError(
-                f"The index manifest {path} is damaged ({type(exc).__name__}: {exc}).",
-                hint="Rebuild the index with `python -m ingest --rebuild`.",
+                _("The index manifest {path} is damaged ({error}: {reason}).").format(
+                    path=path, error=type(exc).__name__, reason=exc
+                ),
+                hint=_("Rebuild the index with `python -m ingest --rebuild`."),
             ) from exc
         manifest._saved = dict(manifest.documents)
         manifest._saved_config = manifest.config
@@ -236,8 +243,10 @@ def read_document_text(directory: Path, document_id: str) -> StoredDocument:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise IndexNotReadyError(
-            f"The text of document {document_id} is missing from the index ({path}).",
-            hint="Run `python -m ingest` to repair the index.",
+            _("The text of document {document_id} is missing from the index ({path}).").format(
+                document_id=document_id, path=path
+            ),
+            hint=_("Run `python -m ingest` to repair the index."),
         ) from exc
     clean = CleanDocument(
         text=data["text"],

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from assistant.core.errors import AssistantError, BackendError, ConfigurationError
+from assistant.core.i18n import _
 
 _READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -44,7 +45,9 @@ def ensure_space(folder: Path, needed: int) -> None:
     free = free_bytes(folder)
     if free is not None and free < needed:
         raise disk_full_error(
-            folder, free, detail=f"; the next document needs about {needed / 2**20:.1f} MiB"
+            folder,
+            free,
+            detail=_("; the next document needs about {mib} MiB").format(mib=_mib(needed)),
         )
 
 
@@ -107,20 +110,36 @@ def writing_to(folder: Path) -> Iterator[None]:
 
 def read_only_error(folder: Path, reason: str) -> ConfigurationError:
     return ConfigurationError(
-        f"Cannot write to {folder}: the folder is read-only or not writable ({reason}).",
-        hint="Set ASSISTANT_DATA_DIR to a folder this user can write to, or make this one "
-        "writable (file permissions, mount options), then run the ingest again.",
+        _("Cannot write to {folder}: the folder is read-only or not writable ({reason}).").format(
+            folder=folder, reason=reason
+        ),
+        hint=_(
+            "Set ASSISTANT_DATA_DIR to a folder this user can write to, or make this one "
+            "writable (file permissions, mount options), then run the ingest again."
+        ),
     )
 
 
 def disk_full_error(folder: Path, free: int | None, *, detail: str = "") -> BackendError:
-    left = f"{free / 2**20:.1f} MiB free" if free is not None else "free space unknown"
-    return BackendError(
-        f"No space left on the disk that holds {folder} ({left}): the index could not be "
-        f"written{detail}.",
-        hint="Free disk space, or set ASSISTANT_DATA_DIR to a folder on a disk with more room, "
-        "then run the ingest again: it finishes what this run could not.",
+    """``detail``: appended to the message right after "written" (starting with its own
+    punctuation)."""
+    left = (
+        _("{mib} MiB free").format(mib=_mib(free)) if free is not None else _("free space unknown")
     )
+    return BackendError(
+        _(
+            "No space left on the disk that holds {folder} ({left}): the index could not be "
+            "written{detail}."
+        ).format(folder=folder, left=left, detail=detail),
+        hint=_(
+            "Free disk space, or set ASSISTANT_DATA_DIR to a folder on a disk with more room, "
+            "then run the ingest again: it finishes what this run could not."
+        ),
+    )
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f}"
 
 
 def causes(exc: BaseException) -> Iterator[BaseException]:

@@ -15,6 +15,7 @@ from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant.core.errors import AssistantError
+from assistant.core.i18n import _
 from assistant.core.settings import Settings
 from assistant.index.chroma import chroma_target
 from assistant.index.embed import ChromaEmbeddingFunction
@@ -87,8 +88,10 @@ class ChunkStore:
             self._chroma.discard(self._client)  # as in guard()
             raise self._chroma.failure(
                 exc,
-                hint="If the index was built with other embedding settings, rebuild it with "
-                "`python -m ingest --rebuild`.",
+                hint=_(
+                    "If the index was built with other embedding settings, rebuild it with "
+                    "`python -m ingest --rebuild`."
+                ),
             ) from exc
         self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
 

