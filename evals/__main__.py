@@ -18,11 +18,10 @@ from assistant.core.settings import Settings, load_settings
 from evals.compare import compare, load_run, load_thresholds, markdown_comparison, violations
 from evals.html_report import html_report
 from evals.metrics import CONSOLE_METRICS
-from evals.reference import KINDS, Item, load_items, select
+from evals.reference import KINDS, Item, load_items, runs_folder, select
 from evals.runner import RunResult, evaluate, write_run
 from evals.tables import format_value
 
-RUNS = Path(__file__).resolve().parent / "runs"
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
 
 
@@ -141,7 +140,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m evals") -> int
             out = args.rescore_baseline
             run, baseline = _rescore_baseline(out, settings)
         else:
-            out = args.out or RUNS / datetime.now().strftime("%Y%m%d-%H%M%S")
+            out = args.out or runs_folder() / datetime.now().strftime("%Y%m%d-%H%M%S")
             run, baseline = _run(args, items, settings, out)
     except AssistantError as exc:
         print(_("error: {message}").format(message=exc), file=sys.stderr)

@@ -24,7 +24,7 @@ from assistant.core import runtime_env  # noqa: F401  (environment before heavy 
 from assistant.core.errors import AssistantError
 from assistant.core.settings import Settings, load_settings
 from assistant.types import Answer
-from evals.reference import Item, Source
+from evals.reference import Item, Source, runs_folder
 from evals.runner import (
     Outcome,
     RunResult,
@@ -36,7 +36,6 @@ from evals.runner import (
 )
 
 CONVERSATIONS_FILE = Path(__file__).resolve().parent / "conversations.jsonl"
-RUNS = Path(__file__).resolve().parent / "runs"
 KINDS = ("refer_back", "switch_topic", "unanswerable", "english")
 BASELINE_LABEL = "llama-index CondensePlusContextChatEngine"
 
@@ -187,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         if not turns:
             print("error: no conversations match these options.", file=sys.stderr)
             return 2
-        out = args.out or RUNS / (time.strftime("%Y%m%d-%H%M%S") + "-conv")
+        out = args.out or runs_folder() / (time.strftime("%Y%m%d-%H%M%S") + "-conv")
         rows = []
         if not args.baseline_only:
             ours = run(turns, settings)

@@ -13,6 +13,17 @@ from ingest.clean import clean_document
 from ingest.load import load_document
 
 REFERENCE_FILE = Path(__file__).resolve().parent / "reference.jsonl"
+
+
+def runs_folder() -> Path:
+    """Where runs are written by default: ``evals/runs/`` in a checkout (git-ignored); from an
+    installed package, ``eval-runs/`` in the working directory (never into site-packages)."""
+    here = Path(__file__).resolve().parent
+    if (here.parent / "pyproject.toml").is_file():
+        return here / "runs"
+    return Path.cwd() / "eval-runs"
+
+
 KINDS = ("fact", "paraphrase", "list", "multi_doc", "why_definition", "unanswerable", "english")
 
 
