@@ -92,7 +92,7 @@ messages: $(VENV)/.installed-dev
 		assistant ingest evals
 	for lang in nl en; do \
 		if [ -f $(LOCALE)/$$lang/LC_MESSAGES/beleidsassistent.po ]; then \
-			$(BIN)/pybabel --quiet update --no-fuzzy-matching -D beleidsassistent \
+			$(BIN)/pybabel --quiet update --no-fuzzy-matching --ignore-obsolete -D beleidsassistent \
 				-i $(LOCALE)/beleidsassistent.pot -d $(LOCALE) -l $$lang; \
 		else \
 			$(BIN)/pybabel --quiet init -D beleidsassistent -i $(LOCALE)/beleidsassistent.pot \

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m assistant") ->
         help=_("A conversation in the terminal: ask on, the assistant understands follow-ups."),
         description=_(
             "Type a question and Enter; follow-up questions may refer to the earlier "
-            "ones (\"Hoe reageert het kabinet daarop?\"). 'nieuw' starts a new conversation, "
+            "ones (\"Hoe reageert het kabinet daarop?\"). 'new' starts a new conversation, "
             "'stop' or Ctrl-D ends it. Answers stream in, with verified quotes and timings."
         ),
         epilog=_(_CHAT_EXAMPLES).format(prog=prog),
