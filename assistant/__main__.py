@@ -127,7 +127,13 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m assistant") ->
     from assistant.components import build_assistant
 
     try:
-        assistant = build_assistant(load_settings())
+        settings = load_settings()
+        if args.command == "ask":
+            # A question that cannot be asked is refused before the model starts (seconds).
+            from assistant.questions import check_question
+
+            check_question(args.question, settings.question_max_tokens)
+        assistant = build_assistant(settings)
         if assistant.backend.note:
             print(f"[{assistant.backend.note}]", file=sys.stderr)
         if args.command == "chat":

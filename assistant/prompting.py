@@ -8,7 +8,8 @@ import string
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from importlib.abc import Traversable
+from importlib.resources.abc import Traversable
+from pathlib import Path
 
 from assistant.core.errors import ConfigurationError
 from assistant.core.i18n import _
@@ -16,9 +17,18 @@ from assistant.core.text import count_tokens, sentence_spans
 from assistant.injection import WITHHELD, addresses_the_model
 from assistant.types import Passage
 
+
+def _prompts_dir() -> Traversable:
+    try:
+        return resources.files("assistant.prompts")
+    except ModuleNotFoundError:
+        # A checkout run without installing it (PYTHONPATH=.): the source folder itself.
+        return Path(__file__).resolve().parents[1] / "prompts"
+
+
 #: The prompt files: the top-level prompts/ folder of the checkout, shipped in the wheel as the
 #: data package ``assistant.prompts`` (pyproject.toml maps one onto the other).
-PROMPTS_DIR: Traversable = resources.files("assistant.prompts")
+PROMPTS_DIR: Traversable = _prompts_dir()
 _LANGUAGE_NAMES = {"nl": "Nederlands", "en": "Engels"}
 #: tiktoken counts cl100k tokens; the local models' tokenizers need somewhat more for Dutch.
 _TOKEN_SAFETY = 1.15
