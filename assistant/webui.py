@@ -462,6 +462,8 @@ def main(argv: list[str] | None = None, *, prog: str = "python app.py") -> int:
 
 def _exit(signum: int, frame: Any) -> None:
     log.info("stopping (signal %s)", signum)
+    # A second SIGTERM (an impatient service manager) must not break off the exit handlers.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.exit(0)
 
 
